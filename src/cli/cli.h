@@ -1,0 +1,79 @@
+/*
+ * The command line: options, the capture session, and the commands.
+ * The only layer that prints errors and chooses exit codes.
+ */
+#ifndef HEAPSCOPE_CLI_H
+#define HEAPSCOPE_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "heapscope/graph.h"
+#include "heapscope/resolve.h"
+#include "heapscope/target.h"
+
+enum {
+	EXIT_COMPLETE = 0,
+	EXIT_INCOMPLETE = 1,
+	EXIT_FATAL = 2,
+	EXIT_USAGE = 64,
+};
+
+struct cli_opts {
+	const char *command;
+	const char *target;
+	bool json;
+	bool all;
+	long top;
+	enum hs_layout_source layout_source;
+	uint64_t max_capture;
+	int verbose;
+};
+
+struct option_spec {
+	const char *name;  /* long name without "--" */
+	char short_name;   /* 0 if none */
+	const char *arg;   /* argument placeholder, NULL for a flag */
+	const char *help;
+};
+
+struct command {
+	const char *name;
+	const char *synopsis;
+	const char *summary;
+	const struct option_spec *options; /* terminated by a zeroed entry */
+	int (*run)(const struct cli_opts *opts);
+};
+
+/* Parse argv for `cmd` into opts; returns 0, EXIT_USAGE after printing
+ * a usage error, or -1 when --help was printed (exit 0). */
+int cli_parse(const struct command *cmd, int argc, char **argv,
+	      struct cli_opts *opts);
+void cli_print_help(const struct command *cmd);
+
+/* A captured and walked target. */
+struct session {
+	int pid;
+	struct hs_python py;
+	struct hs_capture cap;
+	struct hs_graph graph;
+	double walk_ms;
+	double total_ms;
+};
+
+/* Attach, capture, detach, walk.  Prints nothing; returns an hs_err. */
+int session_open(const struct cli_opts *opts, struct session *s);
+void session_close(struct session *s);
+/* EXIT_COMPLETE or EXIT_INCOMPLETE */
+int session_exit_code(const struct session *s);
+
+/* Print "heapscope: <message>" for an hs_err and return EXIT_FATAL. */
+int cli_fail(int err);
+
+/* Whether SIGINT/SIGTERM arrived. */
+bool cli_interrupted(void);
+
+int cmd_summary(const struct cli_opts *opts);
+int cmd_info(const struct cli_opts *opts);
+
+#endif

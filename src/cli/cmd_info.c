@@ -1,0 +1,84 @@
+#include <stdio.h>
+
+#include "cli.h"
+#include "heapscope/json.h"
+#include "report.h"
+
+static const char *const gen_names[] = {"0", "1", "2", "permanent"};
+
+static void print_json(const struct session *s)
+{
+	struct hs_json j;
+
+	hs_json_init(&j, stdout);
+	hs_json_begin_object(&j, NULL);
+	report_target_json(&j, s);
+	hs_json_begin_object(&j, "interpreter");
+	hs_json_string(&j, "version", s->py.elf.version);
+	hs_json_string(&j, "version_from", s->py.elf.version_from);
+	hs_json_string(&j, "binary", s->py.elf.path);
+	hs_json_string(&j, "build_id", s->py.elf.build_id);
+	hs_json_string(&j, "layout_source", hs_layout_source_name(s->py.layout.source));
+	hs_json_string(&j, "layout_detail", s->py.layout.source_detail);
+	hs_json_double(&j, "layout_ms", s->py.resolve_ms);
+	hs_json_end_object(&j);
+	hs_json_begin_array(&j, "threads");
+	for (size_t i = 0; i < s->graph.thread_count; i++) {
+		hs_json_begin_object(&j, NULL);
+		hs_json_uint(&j, "thread_id", s->graph.threads[i].thread_id);
+		hs_json_uint(&j, "native_id", s->graph.threads[i].native_id);
+		hs_json_uint(&j, "frames", s->graph.threads[i].frames);
+		hs_json_end_object(&j);
+	}
+	hs_json_end_array(&j);
+	hs_json_begin_object(&j, "gc");
+	for (int g = 0; g < 4; g++)
+		hs_json_uint(&j, gen_names[g], s->graph.gc_counts[g]);
+	hs_json_end_object(&j);
+	hs_json_uint(&j, "objects", s->graph.count);
+	report_skips_json(&j, s);
+	hs_json_end_object(&j);
+	hs_json_finish(&j);
+}
+
+static void print_text(const struct session *s)
+{
+	printf("PID %d: Python %s (version from %s)\n", s->pid, s->py.elf.version,
+	       s->py.elf.version_from);
+	printf("binary:         %s%s%s\n", s->py.elf.path, s->py.elf.build_id[0] ? "  build-id " : "",
+	       s->py.elf.build_id);
+	printf("layouts:        %s (%s, %.1f ms)\n", hs_layout_source_name(s->py.layout.source),
+	       s->py.layout.source_detail, s->py.resolve_ms);
+	printf("threads:        %zu Python, %zu OS\n", s->graph.thread_count, s->cap.os_threads);
+	for (size_t i = 0; i < s->graph.thread_count; i++)
+		printf("  thread %llu (TID %llu): %u frames\n",
+		       (unsigned long long)s->graph.threads[i].thread_id,
+		       (unsigned long long)s->graph.threads[i].native_id, s->graph.threads[i].frames);
+	printf("GC generations: 0: %llu  1: %llu  2: %llu  permanent: %llu objects\n",
+	       (unsigned long long)s->graph.gc_counts[0], (unsigned long long)s->graph.gc_counts[1],
+	       (unsigned long long)s->graph.gc_counts[2], (unsigned long long)s->graph.gc_counts[3]);
+	printf("objects:        %zu (with untracked objects reached by reference)\n",
+	       s->graph.count);
+	printf("pause:          %.2f ms (copy %.2f ms), %llu bytes read\n", s->cap.paused_ms,
+	       s->cap.copy_ms, (unsigned long long)s->cap.bytes_read);
+	printf("walk:           %.1f ms, total %.1f ms\n", s->walk_ms, s->total_ms);
+}
+
+int cmd_info(const struct cli_opts *opts)
+{
+	struct session s;
+	int err, code;
+
+	if ((err = session_open(opts, &s)) < 0) {
+		session_close(&s);
+		return cli_fail(err);
+	}
+	if (opts->json)
+		print_json(&s);
+	else
+		print_text(&s);
+	report_skips_text(&s);
+	code = session_exit_code(&s);
+	session_close(&s);
+	return code;
+}

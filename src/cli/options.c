@@ -1,0 +1,147 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct option_spec *find_long(const struct command *cmd,
+					   const char *name, size_t len)
+{
+	for (const struct option_spec *o = cmd->options; o->name; o++)
+		if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
+			return o;
+	return NULL;
+}
+
+static const struct option_spec *find_short(const struct command *cmd, char c)
+{
+	for (const struct option_spec *o = cmd->options; o->name; o++)
+		if (o->short_name == c)
+			return o;
+	return NULL;
+}
+
+static int usage_error(const struct command *cmd, const char *fmt, const char *what)
+{
+	fprintf(stderr, "heapscope %s: ", cmd->name);
+	fprintf(stderr, fmt, what);
+	fprintf(stderr, "\nusage: %s\nTry 'heapscope %s --help'.\n", cmd->synopsis, cmd->name);
+	return EXIT_USAGE;
+}
+
+static int parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || !*s || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Apply one option with its argument (NULL for flags). */
+static int apply(const struct command *cmd, const struct option_spec *o,
+		 const char *arg, struct cli_opts *opts)
+{
+	long v;
+
+	if (!strcmp(o->name, "help")) {
+		cli_print_help(cmd);
+		return -1;
+	} else if (!strcmp(o->name, "json")) {
+		opts->json = true;
+	} else if (!strcmp(o->name, "all")) {
+		opts->all = true;
+	} else if (!strcmp(o->name, "verbose")) {
+		opts->verbose++;
+	} else if (!strcmp(o->name, "top")) {
+		if (parse_long(arg, 1, 1000000000, &v) < 0)
+			return usage_error(cmd, "--top needs a positive number, not '%s'", arg);
+		opts->top = v;
+	} else if (!strcmp(o->name, "max-capture")) {
+		if (parse_long(arg, 1, 1L << 30, &v) < 0)
+			return usage_error(cmd, "--max-capture needs a size in MiB, not '%s'", arg);
+		opts->max_capture = (uint64_t)v << 20;
+	} else if (!strcmp(o->name, "layout-source")) {
+		if (!strcmp(arg, "auto"))
+			opts->layout_source = HS_SRC_NONE;
+		else if (!strcmp(arg, "dwarf"))
+			opts->layout_source = HS_SRC_DWARF;
+		else if (!strcmp(arg, "debug-offsets"))
+			opts->layout_source = HS_SRC_DEBUG_OFFSETS;
+		else if (!strcmp(arg, "table"))
+			opts->layout_source = HS_SRC_TABLE;
+		else
+			return usage_error(cmd,
+					   "--layout-source must be auto, debug-offsets, dwarf or table, not '%s'",
+					   arg);
+	}
+	return 0;
+}
+
+int cli_parse(const struct command *cmd, int argc, char **argv,
+	      struct cli_opts *opts)
+{
+	int positional = 0, err;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i], *arg = NULL;
+		const struct option_spec *o;
+
+		if (a[0] != '-' || !a[1]) {
+			if (positional++)
+				return usage_error(cmd, "unexpected argument '%s'", a);
+			opts->target = a;
+			continue;
+		}
+		if (a[1] == '-') {
+			const char *eq = strchr(a + 2, '=');
+			size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+
+			if (!(o = find_long(cmd, a + 2, len)))
+				return usage_error(cmd, "unknown option '%s'", a);
+			if (o->arg && eq)
+				arg = eq + 1;
+			else if (o->arg && i + 1 < argc)
+				arg = argv[++i];
+			else if (o->arg)
+				return usage_error(cmd, "option '%s' needs an argument", a);
+			else if (eq)
+				return usage_error(cmd, "option '%s' takes no argument", a);
+		} else {
+			if (!(o = find_short(cmd, a[1])) || a[2])
+				return usage_error(cmd, "unknown option '%s'", a);
+			if (o->arg && i + 1 < argc)
+				arg = argv[++i];
+			else if (o->arg)
+				return usage_error(cmd, "option '%s' needs an argument", a);
+		}
+		if ((err = apply(cmd, o, arg, opts)) != 0)
+			return err;
+	}
+	if (!opts->target)
+		return usage_error(cmd, "%s", "missing PID");
+	return 0;
+}
+
+void cli_print_help(const struct command *cmd)
+{
+	printf("usage: %s\n\n%s\n\nOptions:\n", cmd->synopsis, cmd->summary);
+	for (const struct option_spec *o = cmd->options; o->name; o++) {
+		char left[64];
+
+		snprintf(left, sizeof(left), "%c%c%s--%s%s%s", o->short_name ? '-' : ' ',
+			 o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ",
+			 o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+		printf("  %-30s %s\n", left, o->help);
+	}
+	printf("\nExample:\n  heapscope %s 4242\n\n"
+	       "Exit status: 0 complete, 1 result produced but incomplete (skipped objects\n"
+	       "are reported), 2 fatal error (no such process, no permission, not Python,\n"
+	       "unsupported version), 64 bad usage.\n",
+	       cmd->name);
+}

@@ -1,0 +1,308 @@
+#include "heapscope/elfinfo.h"
+
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "heapscope/error.h"
+#include "heapscope/procfs.h"
+
+#define MAX_SYMBOLS (4u << 20)
+#define MAX_RODATA (64u << 20)
+
+static const char *const sym_names[HS_SYM_COUNT] = {
+#define HS_PYSYM_NAME(id, name) [HS_SYM_##id] = name,
+	HS_PY_SYMBOLS(HS_PYSYM_NAME)
+#undef HS_PYSYM_NAME
+};
+
+const char *hs_pysym_name(enum hs_pysym sym)
+{
+	return sym < HS_SYM_COUNT ? sym_names[sym] : "?";
+}
+
+static Elf_Scn *section_by_name(Elf *elf, const char *want, GElf_Shdr *shdr)
+{
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+
+	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *name;
+
+		if (!gelf_getshdr(scn, shdr))
+			continue;
+		name = elf_strptr(elf, shstrndx, shdr->sh_name);
+		if (name && strcmp(name, want) == 0)
+			return scn;
+	}
+	return NULL;
+}
+
+/* Look our symbols up in one symbol table (SHT_DYNSYM or SHT_SYMTAB). */
+static void scan_symtab(Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr,
+			uint64_t value[HS_SYM_COUNT], uint64_t size[HS_SYM_COUNT])
+{
+	Elf_Data *data = elf_getdata(scn, NULL);
+	size_t n;
+
+	if (!data || !shdr->sh_entsize)
+		return;
+	n = shdr->sh_size / shdr->sh_entsize;
+	if (n > MAX_SYMBOLS)
+		n = MAX_SYMBOLS;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Sym sym;
+		const char *name;
+
+		if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
+		    !sym.st_value)
+			continue;
+		name = elf_strptr(elf, shdr->sh_link, sym.st_name);
+		if (!name || (name[0] != '_' && name[0] != 'P' && name[0] != 's'))
+			continue;
+		for (int s = 0; s < HS_SYM_COUNT; s++)
+			if (!value[s] && strcmp(name, sym_names[s]) == 0) {
+				value[s] = sym.st_value;
+				size[s] = sym.st_size;
+			}
+	}
+}
+
+static void read_symbols(Elf *elf, uint64_t value[HS_SYM_COUNT],
+			 uint64_t size[HS_SYM_COUNT])
+{
+	Elf_Scn *scn = NULL;
+
+	/* .dynsym first: it survives stripping */
+	for (int pass = 0; pass < 2; pass++) {
+		while ((scn = elf_nextscn(elf, scn))) {
+			GElf_Shdr shdr;
+
+			if (gelf_getshdr(scn, &shdr) &&
+			    shdr.sh_type == (pass ? SHT_SYMTAB : SHT_DYNSYM))
+				scan_symtab(elf, scn, &shdr, value, size);
+		}
+	}
+}
+
+/* Bytes at an ELF virtual address, from the file. */
+static const unsigned char *bytes_at_vaddr(Elf *elf, uint64_t vaddr, size_t len)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type == SHT_NOBITS ||
+		    vaddr < shdr.sh_addr || vaddr - shdr.sh_addr >= shdr.sh_size ||
+		    len > shdr.sh_size - (vaddr - shdr.sh_addr))
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data || !data->d_buf || data->d_size != shdr.sh_size)
+			return NULL;
+		return (const unsigned char *)data->d_buf + (vaddr - shdr.sh_addr);
+	}
+	return NULL;
+}
+
+static void set_version(struct hs_pyelf *py, unsigned hex, const char *from)
+{
+	int level = (hex >> 4) & 0xf, serial = hex & 0xf;
+	const char *tag = level == 0xa ? "a" : level == 0xb ? "b" : level == 0xc ? "rc" : "";
+
+	py->hexversion = hex;
+	py->major = (int)(hex >> 24);
+	py->minor = (int)((hex >> 16) & 0xff);
+	py->micro = (int)((hex >> 8) & 0xff);
+	if (*tag)
+		snprintf(py->version, sizeof(py->version), "%d.%d.%d%s%d", py->major,
+			 py->minor, py->micro, tag, serial);
+	else
+		snprintf(py->version, sizeof(py->version), "%d.%d.%d", py->major,
+			 py->minor, py->micro);
+	snprintf(py->version_from, sizeof(py->version_from), "%s", from);
+}
+
+/*
+ * Before 3.11 there is no Py_Version: PY_VERSION ("3.8.18") is a string
+ * literal in .rodata, used by Py_GetVersion().  Take the NUL-delimited
+ * string that looks exactly like a version.
+ */
+static int version_from_rodata(Elf *elf, struct hs_pyelf *py)
+{
+	GElf_Shdr shdr;
+	Elf_Scn *scn = section_by_name(elf, ".rodata", &shdr);
+	Elf_Data *data;
+	regex_t re;
+	int found = 0;
+
+	if (!scn || !(data = elf_getdata(scn, NULL)) || !data->d_buf ||
+	    data->d_size > MAX_RODATA)
+		return 0;
+	if (regcomp(&re, "^([23])\\.([0-9]{1,2})\\.([0-9]{1,2})((a|b|rc)[0-9]{1,2})?\\+?$",
+		    REG_EXTENDED) != 0)
+		return 0;
+	const char *p = data->d_buf, *end = p + data->d_size;
+	while (p < end && !found) {
+		const char *nul = memchr(p, '\0', (size_t)(end - p));
+		size_t len = nul ? (size_t)(nul - p) : 0;
+		regmatch_t m[4];
+
+		if (!nul)
+			break;
+		if (len >= 5 && len < 16 && regexec(&re, p, 4, m, 0) == 0) {
+			unsigned major = (unsigned)atoi(p + m[1].rm_so);
+			unsigned minor = (unsigned)atoi(p + m[2].rm_so);
+			unsigned micro = (unsigned)atoi(p + m[3].rm_so);
+
+			set_version(py, major << 24 | minor << 16 | micro << 8 | 0xf0,
+				    "rodata string");
+			snprintf(py->version, sizeof(py->version), "%.*s", (int)len, p);
+			found = 1;
+		}
+		p = nul + 1;
+	}
+	regfree(&re);
+	return found;
+}
+
+static void read_build_id(Elf *elf, struct hs_pyelf *py)
+{
+	GElf_Shdr shdr;
+	Elf_Scn *scn = section_by_name(elf, ".note.gnu.build-id", &shdr);
+	Elf_Data *data;
+	GElf_Nhdr nhdr;
+	size_t name_off, desc_off;
+
+	if (!scn || !(data = elf_getdata(scn, NULL)))
+		return;
+	if (gelf_getnote(data, 0, &nhdr, &name_off, &desc_off) == 0 ||
+	    nhdr.n_type != NT_GNU_BUILD_ID || nhdr.n_descsz > 20)
+		return;
+	for (size_t i = 0; i < nhdr.n_descsz; i++)
+		snprintf(py->build_id + 2 * i, 3, "%02x",
+			 ((const unsigned char *)data->d_buf)[desc_off + i]);
+}
+
+/* vaddr - offset of the PT_LOAD that maps file offset 0 */
+static int first_load_delta(Elf *elf, uint64_t *delta)
+{
+	size_t n;
+
+	if (elf_getphdrnum(elf, &n) != 0)
+		return -1;
+	for (size_t i = 0; i < n && i < 256; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD) {
+			*delta = (ph.p_vaddr & ~0xfffULL) - (ph.p_offset & ~0xfffULL);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Inspect one mapped ELF file; 1 if it holds the CPython runtime. */
+static int inspect(int fd, const struct hs_maps *maps, struct hs_pyelf *py)
+{
+	uint64_t value[HS_SYM_COUNT] = {0}, size[HS_SYM_COUNT] = {0}, base, delta;
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	GElf_Shdr shdr;
+	int found = 0;
+
+	if (!elf || elf_kind(elf) != ELF_K_ELF || gelf_getclass(elf) != ELFCLASS64)
+		goto out;
+	read_symbols(elf, value, size);
+	if (!value[HS_SYM_RUNTIME] && section_by_name(elf, ".PyRuntime", &shdr)) {
+		/* 3.10+: _PyRuntime has its own section, found even with no symbols */
+		value[HS_SYM_RUNTIME] = shdr.sh_addr;
+		size[HS_SYM_RUNTIME] = shdr.sh_size;
+	}
+	if (!value[HS_SYM_RUNTIME] || first_load_delta(elf, &delta) < 0 ||
+	    !hs_maps_load_base(maps, py->path, &base))
+		goto out;
+	py->bias = base - delta;
+	for (int s = 0; s < HS_SYM_COUNT; s++)
+		py->sym[s] = value[s] ? py->bias + value[s] : 0;
+	py->runtime_size = size[HS_SYM_RUNTIME];
+
+	if (value[HS_SYM_PY_VERSION]) {
+		const unsigned char *b = bytes_at_vaddr(elf, value[HS_SYM_PY_VERSION], 4);
+
+		if (b)
+			set_version(py, (unsigned)b[0] | (unsigned)b[1] << 8 |
+					(unsigned)b[2] << 16 | (unsigned)b[3] << 24,
+				    "Py_Version");
+	}
+	if (!py->hexversion)
+		version_from_rodata(elf, py);
+	read_build_id(elf, py);
+	found = 1;
+out:
+	if (elf)
+		elf_end(elf);
+	return found;
+}
+
+static int looks_like_python(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	return strncmp(base, "libpython", 9) == 0 || strncmp(base, "python", 6) == 0;
+}
+
+int hs_pyelf_find(int pid, const struct hs_maps *maps, struct hs_pyelf *out)
+{
+	char exe[PATH_MAX];
+	ssize_t n;
+	char link[64];
+
+	elf_version(EV_CURRENT);
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+
+	/* libpython first (shared builds), then the executable, then any
+	 * other mapped file whose name says python */
+	for (int pass = 0; pass < 3; pass++) {
+		for (size_t i = 0; i < maps->count; i++) {
+			const struct hs_map *m = &maps->items[i];
+			const char *base = strrchr(m->path, '/');
+			int fd, want;
+
+			if (m->offset != 0 || m->path[0] != '/')
+				continue;
+			base = base ? base + 1 : m->path;
+			want = pass == 0 ? strncmp(base, "libpython", 9) == 0
+			       : pass == 1 ? strcmp(m->path, exe) == 0
+					   : looks_like_python(m->path);
+			if (!want)
+				continue;
+			memset(out, 0, sizeof(*out));
+			snprintf(out->path, sizeof(out->path), "%s", m->path);
+			hs_procfs_path(pid, m->path, out->open_path, sizeof(out->open_path));
+			if (pass == 1)
+				snprintf(out->open_path, sizeof(out->open_path), "%s", link);
+			fd = open(out->open_path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			if (inspect(fd, maps, out)) {
+				close(fd);
+				return 0;
+			}
+			close(fd);
+		}
+	}
+	return hs_error(HS_ENOTPY,
+			"PID %d is not a Python process (no mapped file holds _PyRuntime)",
+			pid);
+}

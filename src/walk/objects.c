@@ -1,0 +1,516 @@
+/*
+ * Objects: validation on discovery, and the references of each kind of
+ * object (what its tp_traverse visits, plus the strong references Heapy
+ * also follows: dict keys, code object fields, type names).
+ */
+#include <string.h>
+
+#include "heapscope/error.h"
+#include "walk-internal.h"
+
+/* Refcounts above this are corrupt, except immortal ones (3.12+). */
+#define MAX_REFCNT (1LL << 48)
+
+static bool plausible_refcnt(const struct walk *w, int64_t rc)
+{
+	if (w->minor >= 12)
+		return (rc & 0xffffffff) != 0 || (rc >> 32) != 0; /* immortal: low half negative */
+	return rc > 0 && rc < MAX_REFCNT;
+}
+
+uint32_t add_object(struct walk *w, uint64_t addr, uint8_t gen, bool strict)
+{
+	struct hs_graph *g = w->g;
+	const int64_t *hdr;
+	uint32_t idx, ti;
+	uint64_t size;
+
+	if (!addr)
+		return HS_NO_OBJECT;
+	idx = hs_graph_find(g, addr);
+	if (idx != HS_NO_OBJECT)
+		return idx;
+	if ((addr & 7) || !(hdr = view(w, addr, 16))) {
+		if (strict)
+			g->skips.bad_pointer++;
+		return HS_NO_OBJECT;
+	}
+	ti = tinfo_of(w, (uint64_t)hdr[1]);
+	if (ti == TINFO_INVALID || !plausible_refcnt(w, hdr[0])) {
+		if (strict)
+			g->skips.bad_type++;
+		return HS_NO_OBJECT;
+	}
+	if (w->tinfos[ti].set_dummy)
+		return HS_NO_OBJECT; /* the deleted-entry marker of sets */
+	size = object_size(w, addr, &w->tinfos[ti]);
+	if (!size || !view(w, addr, (size_t)w->tinfos[ti].basicsize)) {
+		if (strict)
+			g->skips.bad_object++;
+		return HS_NO_OBJECT;
+	}
+	if (w->max_objects && g->count >= w->max_objects) {
+		g->skips.limits++;
+		return HS_NO_OBJECT;
+	}
+	idx = hs_graph_add_object(g, addr, w->tinfos[ti].graph_type, size, gen);
+	if (idx == HS_NO_OBJECT)
+		w->err = HS_ENOMEM;
+	return idx;
+}
+
+static void emit_to(struct walk *w, uint32_t dst, uint32_t label)
+{
+	int err;
+
+	if (dst == HS_NO_OBJECT)
+		return;
+	if (w->cur_obj != HS_NO_OBJECT)
+		err = hs_graph_add_edge(w->g, dst, label);
+	else
+		err = hs_graph_add_root(w->g, dst, w->root_kind, w->root_detail);
+	if (err < 0)
+		w->err = err;
+}
+
+void emit(struct walk *w, uint64_t addr, enum hs_edge_kind kind, uint32_t value)
+{
+	if (addr)
+		emit_to(w, add_object(w, addr, HS_GEN_UNTRACKED, true),
+			HS_EDGE_LABEL(kind, value));
+}
+
+/* A field of the object at base that holds a reference. */
+static void emit_field(struct walk *w, uint64_t base, enum hs_field f)
+{
+	uint64_t p;
+
+	if (rd_field(w, base, f, &p) && p)
+		emit(w, p, HS_EDGE_FIELD, (uint32_t)f);
+}
+
+static void emit_fields(struct walk *w, uint64_t base, const enum hs_field *fields,
+			size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		emit_field(w, base, fields[i]);
+}
+
+#define EMIT_FIELDS(w, base, ...)                                              \
+	do {                                                                    \
+		static const enum hs_field fs_[] = {__VA_ARGS__};               \
+		emit_fields(w, base, fs_, sizeof(fs_) / sizeof(fs_[0]));        \
+	} while (0)
+
+static void emit_array(struct walk *w, uint64_t items, uint64_t n)
+{
+	const uint64_t *p;
+
+	if (n > MAX_ITEMS || !(p = view(w, items, n * 8))) {
+		w->g->skips.bad_object++;
+		return;
+	}
+	for (uint64_t i = 0; i < n; i++)
+		if (p[i])
+			emit(w, p[i], HS_EDGE_INDEX, (uint32_t)i);
+}
+
+static void decode_tuple(struct walk *w, uint64_t addr)
+{
+	uint64_t n = 0;
+
+	rd_field(w, addr, HS_F_VAR_SIZE, &n);
+	emit_array(w, addr + off(w, HS_F_TUPLE_ITEMS), n);
+}
+
+static void decode_list(struct walk *w, uint64_t addr)
+{
+	uint64_t n = 0, items = 0, alloc = 0;
+
+	rd_field(w, addr, HS_F_VAR_SIZE, &n);
+	rd_field(w, addr, HS_F_LIST_ITEMS, &items);
+	rd_field(w, addr, HS_F_LIST_ALLOCATED, &alloc);
+	if (n > alloc) {
+		w->g->skips.bad_object++;
+		return;
+	}
+	if (n)
+		emit_array(w, items, n);
+}
+
+static void decode_set(struct walk *w, uint64_t addr)
+{
+	uint64_t mask = 0, table = 0;
+	uint32_t esize = sz(w, HS_S_SETENTRY);
+	const unsigned char *p;
+
+	rd_field(w, addr, HS_F_SET_MASK, &mask);
+	rd_field(w, addr, HS_F_SET_TABLE, &table);
+	if (mask >= MAX_ITEMS || !(p = view(w, table, (mask + 1) * esize))) {
+		w->g->skips.bad_object++;
+		return;
+	}
+	for (uint64_t i = 0; i <= mask; i++) {
+		uint64_t key;
+
+		memcpy(&key, p + i * esize + off(w, HS_F_SE_KEY), 8);
+		if (key)
+			emit(w, key, HS_EDGE_SET_ITEM, 0);
+	}
+}
+
+/* 3.12+: a static builtin type keeps tp_dict in the interpreter. */
+static uint64_t static_type_dict(struct walk *w, uint64_t type)
+{
+	uint64_t sub = 0, dict = 0;
+	uint32_t esize = sz(w, HS_S_STATIC_TYPE_STATE);
+
+	if (!w->static_types || !esize || !rd_field(w, type, HS_F_TP_SUBCLASSES, &sub) ||
+	    sub == 0 || sub > 1024)
+		return 0;
+	rd_field(w, w->static_types + (sub - 1) * esize, HS_F_STS_TP_DICT, &dict);
+	return dict;
+}
+
+static void decode_type(struct walk *w, uint64_t addr)
+{
+	uint64_t flags = 0;
+
+	rd_field(w, addr, HS_F_TP_FLAGS, &flags);
+	EMIT_FIELDS(w, addr, HS_F_TP_MRO, HS_F_TP_BASES, HS_F_TP_BASE, HS_F_TP_CACHE);
+	if (w->minor >= 12 && (flags & TPF_STATIC_BUILTIN)) {
+		emit(w, static_type_dict(w, addr), HS_EDGE_FIELD, HS_F_TP_DICT);
+		return;
+	}
+	EMIT_FIELDS(w, addr, HS_F_TP_DICT, HS_F_TP_SUBCLASSES);
+	if (flags & TPF_HEAPTYPE)
+		EMIT_FIELDS(w, addr, HS_F_HT_NAME, HS_F_HT_QUALNAME, HS_F_HT_SLOTS,
+			    HS_F_HT_MODULE);
+}
+
+static void decode_code(struct walk *w, uint64_t addr)
+{
+	uint64_t cached = 0;
+
+	EMIT_FIELDS(w, addr, HS_F_CO_CONSTS, HS_F_CO_NAMES, HS_F_CO_CODE,
+		    HS_F_CO_VARNAMES, HS_F_CO_FREEVARS, HS_F_CO_CELLVARS,
+		    HS_F_CO_FILENAME, HS_F_CO_NAME, HS_F_CO_QUALNAME, HS_F_CO_LNOTAB,
+		    HS_F_CO_LINETABLE, HS_F_CO_EXCEPTIONTABLE,
+		    HS_F_CO_LOCALSPLUSNAMES, HS_F_CO_LOCALSPLUSKINDS);
+	/* 3.12+: lazily built co_code/co_varnames... live in a side struct */
+	if (rd_field(w, addr, HS_F_CO_CACHED, &cached) && cached)
+		EMIT_FIELDS(w, cached, HS_F_COC_CODE, HS_F_COC_VARNAMES,
+			    HS_F_COC_CELLVARS, HS_F_COC_FREEVARS);
+}
+
+static void decode_exc_item(struct walk *w, uint64_t item)
+{
+	EMIT_FIELDS(w, item, HS_F_EXC_TYPE, HS_F_EXC_VALUE, HS_F_EXC_TRACEBACK);
+}
+
+/* Live slots of an interpreter frame: locals, cells, frees and the value
+ * stack (3.11-3.13 stacktop counts slots; 3.14 has a stack pointer). */
+static uint64_t iframe_live_slots(struct walk *w, uint64_t iframe)
+{
+	uint64_t base = iframe + (uint64_t)off(w, HS_F_IF_LOCALSPLUS), v = 0;
+
+	if (has(w, HS_F_IF_STACKTOP)) {
+		const int32_t *top = view(w, iframe + off(w, HS_F_IF_STACKTOP), 4);
+
+		return top && *top >= 0 ? (uint64_t)*top : 0;
+	}
+	if (rd_field(w, iframe, HS_F_IF_STACKPOINTER, &v) && v >= base)
+		return (v - base) / 8;
+	return 0;
+}
+
+/* Untag a 3.14 _PyStackRef; 0 for NULL or a tagged int. */
+static uint64_t stackref(const struct walk *w, uint64_t v)
+{
+	if (w->minor < 14)
+		return v;
+	if ((v & 3) == 3 || v == 1)
+		return 0;
+	return v & ~1ULL;
+}
+
+void decode_iframe(struct walk *w, uint64_t iframe)
+{
+	uint64_t code = 0, func = 0, n;
+	const uint64_t *slots;
+
+	rd_field(w, iframe, HS_F_IF_CODE, &code);
+	rd_field(w, iframe, HS_F_IF_FUNC, &func);
+	emit(w, stackref(w, code), HS_EDGE_FIELD, HS_F_IF_CODE);
+	emit(w, stackref(w, func), HS_EDGE_FIELD, HS_F_IF_FUNC);
+	EMIT_FIELDS(w, iframe, HS_F_IF_GLOBALS, HS_F_IF_BUILTINS, HS_F_IF_LOCALS,
+		    HS_F_IF_FRAME_OBJ);
+	n = iframe_live_slots(w, iframe);
+	if (n > (1u << 20) || !(slots = view(w, iframe + off(w, HS_F_IF_LOCALSPLUS), n * 8))) {
+		w->g->skips.frames++;
+		return;
+	}
+	for (uint64_t i = 0; i < n; i++)
+		emit(w, stackref(w, slots[i]), HS_EDGE_LOCAL, (uint32_t)i);
+}
+
+/* <= 3.10 frame objects: Objects/frameobject.c frame_traverse */
+static void decode_old_frame(struct walk *w, uint64_t addr)
+{
+	uint64_t code = 0, nlocals = 0, cells = 0, frees = 0, ncells = 0, nfrees = 0, size = 0;
+	uint64_t live, stack = 0;
+
+	EMIT_FIELDS(w, addr, HS_F_FR_BACK, HS_F_FR_CODE, HS_F_FR_BUILTINS,
+		    HS_F_FR_GLOBALS, HS_F_FR_LOCALS, HS_F_FR_TRACE);
+	rd_field(w, addr, HS_F_FR_CODE, &code);
+	rd_field(w, addr, HS_F_VAR_SIZE, &size);
+	if (!code || !view(w, code + off(w, HS_F_CO_NLOCALS), 4))
+		return;
+	nlocals = *(const uint32_t *)view(w, code + off(w, HS_F_CO_NLOCALS), 4);
+	if (rd_field(w, code, HS_F_CO_CELLVARS, &cells) && cells)
+		rd_field(w, cells, HS_F_VAR_SIZE, &ncells);
+	if (rd_field(w, code, HS_F_CO_FREEVARS, &frees) && frees)
+		rd_field(w, frees, HS_F_VAR_SIZE, &nfrees);
+	live = nlocals + ncells + nfrees;
+	if (has(w, HS_F_FR_STACKDEPTH)) {
+		const int32_t *d = view(w, addr + off(w, HS_F_FR_STACKDEPTH), 4);
+
+		stack = d && *d > 0 ? (uint64_t)*d : 0;
+	} else {
+		uint64_t top = 0, vs = 0;
+
+		rd_field(w, addr, HS_F_FR_STACKTOP, &top);
+		rd_field(w, addr, HS_F_FR_VALUESTACK, &vs);
+		stack = top && top >= vs ? (top - vs) / 8 : 0;
+	}
+	if (live + stack > size) {
+		w->g->skips.frames++;
+		return;
+	}
+	emit_array(w, addr + off(w, HS_F_FR_LOCALSPLUS), live + stack);
+}
+
+static void decode_frame(struct walk *w, uint64_t addr)
+{
+	uint64_t iframe = 0;
+
+	if (w->minor < 11) {
+		decode_old_frame(w, addr);
+		return;
+	}
+	EMIT_FIELDS(w, addr, HS_F_FR_BACK, HS_F_FR_TRACE, HS_F_FR_EXTRA_LOCALS,
+		    HS_F_FR_LOCALS_CACHE);
+	/* the data belongs to the frame object once the frame has returned */
+	if (rd_field(w, addr, HS_F_FR_IFRAME, &iframe) &&
+	    iframe == addr + (uint64_t)off(w, HS_F_FR_FRAME_DATA))
+		decode_iframe(w, iframe);
+}
+
+static void decode_gen(struct walk *w, uint64_t addr, enum decoder d)
+{
+	EMIT_FIELDS(w, addr, HS_F_GEN_NAME, HS_F_GEN_QUALNAME, HS_F_GEN_CODE,
+		    HS_F_GEN_FRAME, HS_F_GEN_ORIGIN_OR_FINALIZER);
+	if (d == D_CORO)
+		emit_field(w, addr, HS_F_CORO_ORIGIN);
+	if (d == D_ASYNCGEN)
+		emit_field(w, addr, HS_F_ASYNCGEN_FINALIZER);
+	decode_exc_item(w, addr + (uint64_t)off(w, HS_F_GEN_EXC_STATE));
+	if (has(w, HS_F_GEN_IFRAME)) {
+		const int8_t *state = view(w, addr + off(w, HS_F_GEN_FRAME_STATE), 1);
+
+		/* the frame is valid until the generator completes (state >= 1) */
+		if (state && *state < 1)
+			decode_iframe(w, addr + (uint64_t)off(w, HS_F_GEN_IFRAME));
+	}
+}
+
+static void decode_deque(struct walk *w, uint64_t addr)
+{
+	uint64_t block = 0, n = 0, left = 0;
+	uint64_t data = (uint64_t)off(w, HS_F_BLOCK_DATA);
+
+	rd_field(w, addr, HS_F_DEQUE_LEFTBLOCK, &block);
+	rd_field(w, addr, HS_F_VAR_SIZE, &n);
+	rd_field(w, addr, HS_F_DEQUE_LEFTINDEX, &left);
+	if (n > MAX_ITEMS || left >= 64) {
+		w->g->skips.bad_object++;
+		return;
+	}
+	for (uint64_t i = 0, slot = left; i < n; i++, slot++) {
+		uint64_t item;
+
+		if (slot == 64) {
+			if (!rd_field(w, block, HS_F_BLOCK_RIGHTLINK, &block) || !block) {
+				w->g->skips.bad_object++;
+				return;
+			}
+			slot = 0;
+		}
+		if (!rd_u64(w, block + data + slot * 8, &item)) {
+			w->g->skips.bad_object++;
+			return;
+		}
+		emit(w, item, HS_EDGE_INDEX, (uint32_t)i);
+	}
+}
+
+/* Words of the body that point at valid objects: edges we can only guess. */
+static void scan_conservative(struct walk *w, uint64_t addr, const struct tinfo *t)
+{
+	uint64_t len = (uint64_t)t->basicsize, n = 0;
+	const uint64_t *p;
+
+	if (t->itemsize == 8 && rd_field(w, addr, HS_F_VAR_SIZE, &n) && n < MAX_ITEMS)
+		len += n * 8;
+	if (len > MAX_SCAN_BYTES)
+		len = MAX_SCAN_BYTES;
+	if (!(p = view(w, addr, len)))
+		return;
+	for (uint64_t i = 2; i < len / 8; i++) {
+		uint32_t dst;
+
+		if (!p[i] || (p[i] & 7) || p[i] == addr)
+			continue;
+		dst = add_object(w, p[i], HS_GEN_UNTRACKED, false);
+		emit_to(w, dst, HS_EDGE_LABEL(HS_EDGE_CONSERVATIVE, i * 8));
+	}
+}
+
+/* __dict__, managed dicts and inline values, and __slots__. */
+static void decode_instance(struct walk *w, uint64_t addr, const struct tinfo *t)
+{
+	uint64_t dict = 0, type = t->addr, keys = 0;
+
+	if (t->heap)
+		emit_to(w, add_object(w, type, HS_GEN_UNTRACKED, true),
+			HS_EDGE_LABEL(HS_EDGE_TYPE, 0));
+	for (uint32_t i = 0; i < t->slot_count; i++) {
+		uint64_t v = 0;
+
+		if (rd_u64(w, addr + w->slot_offsets[t->slot_first + i], &v) && v)
+			emit(w, v, HS_EDGE_SLOT, i);
+	}
+	if (t->flags & TPF_MANAGED_DICT) {
+		uint64_t word = 0;
+
+		rd_field(w, type, HS_F_HT_CACHED_KEYS, &keys);
+		if (w->minor == 11) {
+			uint64_t values = 0;
+
+			rd_u64(w, addr - 32, &values);
+			rd_u64(w, addr - 24, &dict);
+			if (values && keys)
+				decode_split_values(w, keys, values, UINT32_MAX);
+		} else if (w->minor == 12) {
+			/* tagged: values pointer minus one, or a dict */
+			rd_u64(w, addr - 24, &word);
+			if (word & 1) {
+				if (keys)
+					decode_split_values(w, keys, word + 1, UINT32_MAX);
+			} else {
+				dict = word;
+			}
+		} else {
+			rd_u64(w, addr - 24, &dict);
+			if (t->flags & TPF_INLINE_VALUES) {
+				uint64_t values = addr + (uint64_t)t->basicsize;
+				const uint8_t *hdr = view(w, values, 8);
+
+				if (hdr && hdr[off(w, HS_F_DV_VALID)] && keys)
+					decode_split_values(w, keys,
+							    values + (uint64_t)off(w, HS_F_DV_VALUES),
+							    hdr[off(w, HS_F_DV_CAPACITY)]);
+			}
+		}
+	} else if (t->dictoffset > 0) {
+		rd_u64(w, addr + (uint64_t)t->dictoffset, &dict);
+	} else if (t->dictoffset < 0) {
+		/* var-sized objects keep the dict after their items */
+		uint64_t n = 0;
+		int64_t items;
+
+		rd_field(w, addr, HS_F_VAR_SIZE, &n);
+		items = (int64_t)n < 0 ? -(int64_t)n : (int64_t)n;
+		rd_u64(w, addr + (uint64_t)(t->dictoffset +
+					   (int64_t)((t->basicsize + items * t->itemsize + 7) & ~7)),
+		       &dict);
+	}
+	if (dict)
+		emit(w, dict, HS_EDGE_FIELD, HS_F_TP_DICT);
+}
+
+void decode_object(struct walk *w, uint32_t obj)
+{
+	uint64_t addr = w->g->addr[obj];
+	const int64_t *hdr = view(w, addr, 16);
+	const struct tinfo *t;
+	uint32_t ti;
+
+	w->cur_obj = obj;
+	if (!hdr || (ti = tinfo_of(w, (uint64_t)hdr[1])) == TINFO_INVALID)
+		return;
+	t = &w->tinfos[ti];
+	switch ((enum decoder)t->decoder) {
+	case D_TUPLE:
+		decode_tuple(w, addr);
+		break;
+	case D_LIST:
+		decode_list(w, addr);
+		break;
+	case D_DICT:
+		decode_dict(w, addr);
+		break;
+	case D_SET:
+		decode_set(w, addr);
+		break;
+	case D_TYPE:
+		decode_type(w, addr);
+		break;
+	case D_MODULE:
+		EMIT_FIELDS(w, addr, HS_F_MOD_DICT, HS_F_MOD_NAME);
+		break;
+	case D_FUNCTION:
+		EMIT_FIELDS(w, addr, HS_F_FN_CODE, HS_F_FN_GLOBALS, HS_F_FN_BUILTINS,
+			    HS_F_FN_NAME, HS_F_FN_QUALNAME, HS_F_FN_DEFAULTS,
+			    HS_F_FN_KWDEFAULTS, HS_F_FN_CLOSURE, HS_F_FN_DOC, HS_F_FN_DICT,
+			    HS_F_FN_MODULE, HS_F_FN_ANNOTATIONS, HS_F_FN_ANNOTATE,
+			    HS_F_FN_TYPEPARAMS);
+		break;
+	case D_METHOD:
+		EMIT_FIELDS(w, addr, HS_F_METH_FUNC, HS_F_METH_SELF);
+		break;
+	case D_CELL:
+		emit_field(w, addr, HS_F_CELL_REF);
+		break;
+	case D_CODE:
+		decode_code(w, addr);
+		break;
+	case D_FRAME:
+		decode_frame(w, addr);
+		break;
+	case D_GEN:
+	case D_CORO:
+	case D_ASYNCGEN:
+		decode_gen(w, addr, (enum decoder)t->decoder);
+		break;
+	case D_WEAKREF:
+		/* the referent is weak: only the callback is owned */
+		emit_field(w, addr, HS_F_WR_CALLBACK);
+		break;
+	case D_DEQUE:
+		decode_deque(w, addr);
+		break;
+	case D_CONSERVATIVE:
+		scan_conservative(w, addr, t);
+		break;
+	case D_OBJECT:
+		if (t->foreign_traverse)
+			scan_conservative(w, addr, t);
+		break;
+	default:
+		break;
+	}
+	/* instances of heap types add __dict__ and __slots__ to any base */
+	if (t->heap || t->decoder == D_OBJECT)
+		decode_instance(w, addr, t);
+}

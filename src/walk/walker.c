@@ -1,0 +1,32 @@
+#include "heapscope/walk.h"
+
+#include <string.h>
+
+#include "heapscope/error.h"
+#include "walk-internal.h"
+
+int hs_walk(struct hs_memsrc *mem, const struct hs_python *py,
+	    const struct hs_walk_opts *opts, struct hs_graph *out)
+{
+	struct walk w = {
+		.mem = mem,
+		.py = py,
+		.L = &py->layout,
+		.minor = py->elf.minor,
+		.g = out,
+		.max_objects = opts ? opts->max_objects : 0,
+		.cur_obj = HS_NO_OBJECT,
+	};
+	int err;
+
+	hs_addrmap_init(&w.tcache);
+	err = walk_roots(&w);
+	/* breadth-first: the object array is the queue */
+	for (size_t i = 0; !err && i < out->count; i++) {
+		decode_object(&w, (uint32_t)i);
+		hs_graph_close_edges(out, (uint32_t)i);
+		err = w.err;
+	}
+	tinfos_release(&w);
+	return err;
+}
