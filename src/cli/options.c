@@ -113,7 +113,14 @@ int cli_parse(const struct command *cmd, int argc, char **argv,
 			else if (eq)
 				return usage_error(cmd, "option '%s' takes no argument", a);
 		} else {
-			if (!(o = find_short(cmd, a[1])) || a[2])
+			/* bundled flags such as -vv; only the last may take an argument */
+			for (const char *c = a + 1; c[1]; c++) {
+				if (!(o = find_short(cmd, *c)) || o->arg)
+					return usage_error(cmd, "unknown option '%s'", a);
+				if ((err = apply(cmd, o, NULL, opts)) != 0)
+					return err;
+			}
+			if (!(o = find_short(cmd, a[strlen(a) - 1])))
 				return usage_error(cmd, "unknown option '%s'", a);
 			if (o->arg && i + 1 < argc)
 				arg = argv[++i];

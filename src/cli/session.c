@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "heapscope/error.h"
+#include "heapscope/log.h"
 #include "heapscope/procfs.h"
 #include "heapscope/walk.h"
 
@@ -63,6 +64,7 @@ int session_open(const struct cli_opts *opts, struct session *s)
 	memset(s, 0, sizeof(*s));
 	hs_graph_init(&s->graph);
 	install_handlers();
+	hs_log_set_level(opts->verbose > 0 ? opts->verbose : getenv("HEAPSCOPE_TRACE") ? HS_LOG_DEBUG : HS_LOG_WARN);
 	if ((err = parse_pid(opts->target, &s->pid)) < 0 ||
 	    (err = hs_procfs_check_access(s->pid)) < 0)
 		return err;

@@ -147,9 +147,11 @@ bool hs_map_is_capturable(const struct hs_map *map)
 {
 	if (!(map->prot & HS_MAP_READ) || !(map->prot & HS_MAP_WRITE))
 		return false;
-	/* The C stack holds no Python objects; vvar/vsyscall cannot be read. */
+	/* 3.11/3.12 reach the current frame through a _PyCFrame on the C
+	 * stack, so [stack] is copied too; vvar/vsyscall cannot be read. */
 	if (map->path[0] == '[')
 		return strncmp(map->path, "[heap]", 6) == 0 ||
+		       strncmp(map->path, "[stack", 6) == 0 ||
 		       strncmp(map->path, "[anon", 5) == 0;
 	/* device mappings (GPU, /dev/mem...) must never be touched */
 	if (strncmp(map->path, "/dev/", 5) == 0 && strncmp(map->path, "/dev/zero", 9) != 0)

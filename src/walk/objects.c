@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "heapscope/error.h"
+#include "heapscope/log.h"
 #include "walk-internal.h"
 
 /* Refcounts above this are corrupt, except immortal ones (3.12+). */
@@ -23,7 +24,7 @@ uint32_t add_object(struct walk *w, uint64_t addr, uint8_t gen, bool strict)
 	struct hs_graph *g = w->g;
 	const int64_t *hdr;
 	uint32_t idx, ti;
-	uint64_t size;
+	uint64_t size, body;
 
 	if (!addr)
 		return HS_NO_OBJECT;
@@ -31,22 +32,36 @@ uint32_t add_object(struct walk *w, uint64_t addr, uint8_t gen, bool strict)
 	if (idx != HS_NO_OBJECT)
 		return idx;
 	if ((addr & 7) || !(hdr = view(w, addr, 16))) {
-		if (strict)
+		if (strict) {
 			g->skips.bad_pointer++;
+			hs_debug("skipped 0x%llx: not in the capture", (unsigned long long)addr);
+		}
 		return HS_NO_OBJECT;
 	}
 	ti = tinfo_of(w, (uint64_t)hdr[1]);
 	if (ti == TINFO_INVALID || !plausible_refcnt(w, hdr[0])) {
-		if (strict)
+		if (strict) {
 			g->skips.bad_type++;
+			hs_debug("skipped 0x%llx: type 0x%llx invalid or refcount %lld implausible",
+				 (unsigned long long)addr, (unsigned long long)hdr[1],
+				 (long long)hdr[0]);
+		}
 		return HS_NO_OBJECT;
 	}
 	if (w->tinfos[ti].set_dummy)
 		return HS_NO_OBJECT; /* the deleted-entry marker of sets */
 	size = object_size(w, addr, &w->tinfos[ti]);
-	if (!size || !view(w, addr, (size_t)w->tinfos[ti].basicsize)) {
-		if (strict)
+	/* static type objects are smaller than type's tp_basicsize */
+	body = w->tinfos[ti].decoder == D_TYPE ? sz(w, HS_S_TYPE)
+					       : (uint64_t)w->tinfos[ti].basicsize;
+	if (!size || !view(w, addr, body)) {
+		if (strict) {
 			g->skips.bad_object++;
+			hs_debug("skipped 0x%llx: inconsistent %s (size %llu)",
+				 (unsigned long long)addr,
+				 w->g->types[w->tinfos[ti].graph_type].name,
+				 (unsigned long long)size);
+		}
 		return HS_NO_OBJECT;
 	}
 	if (w->max_objects && g->count >= w->max_objects) {
