@@ -186,8 +186,6 @@
 	F(CELL_REF, "PyCellObject", "ob_ref", CELL)                                \
 	F(MOD_DICT, "PyModuleObject", "md_dict", MODULE)                           \
 	F(MOD_NAME, "PyModuleObject", "md_name", MODULE)                           \
-	F(MOD_DEF, "PyModuleObject", "md_def", MODULE)                             \
-	F(MODDEF_SIZE, "PyModuleDef", "m_size", MODULEDEF)                         \
 	F(WR_CALLBACK, "PyWeakReference|_PyWeakReference", "wr_callback", WEAKREF) \
 	/* code objects */                                                        \
 	F(CO_CONSTS, "PyCodeObject", "co_consts", CODE)                            \
@@ -275,7 +273,6 @@
 	S(METHOD, "PyMethodObject")                                                \
 	S(CELL, "PyCellObject")                                                    \
 	S(MODULE, "PyModuleObject")                                                \
-	S(MODULEDEF, "PyModuleDef|PyModuleDef")                                    \
 	S(WEAKREF, "PyWeakReference|_PyWeakReference")                             \
 	S(CODE, "PyCodeObject")                                                    \
 	S(COCACHED, "_PyCoCached")                                                 \

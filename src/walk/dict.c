@@ -76,33 +76,73 @@ static const unsigned char *view_entries(struct walk *w, const struct keys *k)
 	return view(w, k->entries, k->nentries * k->entry_size);
 }
 
-void decode_split_values(struct walk *w, uint64_t keys_addr, uint64_t values,
-			 uint64_t nvalues)
+/* Emit value i of a split table, labelled with the key of entry i. */
+static void emit_split_value(struct walk *w, const struct keys *k,
+			     const unsigned char *entries, uint64_t i, uint64_t value)
 {
-	struct keys k;
+	uint64_t key;
+
+	if (!value || i >= k->nentries)
+		return;
+	memcpy(&key, entries + i * k->entry_size + k->key_off, 8);
+	emit(w, value, HS_EDGE_ATTR, add_object(w, key, HS_GEN_UNTRACKED, true));
+}
+
+/*
+ * Which slots of a values array are in use depends on the version:
+ *  3.8-3.10  a plain array sized for the keys it was made with;
+ *  3.11/3.12 bytes before the array: [-1] prefix size, [-2] number of
+ *            values, [-3], [-4]... their entry indices in insertion order
+ *            (an older array can be shorter than the keys have grown);
+ *  3.13+     a header {capacity, size, embedded, valid} then the slots.
+ */
+void decode_split_values(struct walk *w, uint64_t keys_addr, uint64_t values)
+{
 	const unsigned char *e;
 	const uint64_t *vals;
-	uint64_t n;
+	struct keys k;
 
 	if (!read_keys(w, keys_addr, &k) || !(e = view_entries(w, &k))) {
 		w->g->skips.bad_object++;
 		return;
 	}
-	n = k.nentries < nvalues ? k.nentries : nvalues;
-	if (!(vals = view(w, values, n * 8))) {
-		w->g->skips.bad_pointer++;
-		return;
-	}
-	for (uint64_t i = 0; i < n; i++) {
-		uint64_t key, value = vals[i];
-		uint32_t key_obj;
+	if (w->minor <= 10) {
+		if (!(vals = view(w, values, k.nentries * 8)))
+			goto unreadable;
+		for (uint64_t i = 0; i < k.nentries; i++)
+			emit_split_value(w, &k, e, i, vals[i]);
+	} else if (w->minor <= 12) {
+		const unsigned char *prefix = view(w, values - 2, 2);
+		unsigned n;
 
-		if (!value)
-			continue;
-		memcpy(&key, e + i * k.entry_size + k.key_off, 8);
-		key_obj = add_object(w, key, HS_GEN_UNTRACKED, true);
-		emit(w, value, HS_EDGE_ATTR, key_obj);
+		if (!prefix || prefix[1] < 2 || prefix[0] > prefix[1] - 2)
+			goto unreadable;
+		n = prefix[0];
+		const unsigned char *order = view(w, values - 2 - n, n);
+
+		if (!order)
+			goto unreadable;
+		for (unsigned j = 0; j < n; j++) {
+			uint64_t slot = order[n - 1 - j], v; /* [-3] is the first */
+
+			if (rd_u64(w, values + slot * 8, &v))
+				emit_split_value(w, &k, e, slot, v);
+		}
+	} else {
+		const uint8_t *hdr = view(w, values, (size_t)off(w, HS_F_DV_VALUES));
+		uint64_t cap;
+
+		if (!hdr)
+			goto unreadable;
+		cap = hdr[off(w, HS_F_DV_CAPACITY)];
+		if (!(vals = view(w, values + off(w, HS_F_DV_VALUES), cap * 8)))
+			goto unreadable;
+		for (uint64_t i = 0; i < cap; i++)
+			emit_split_value(w, &k, e, i, vals[i]);
 	}
+	return;
+unreadable:
+	w->g->skips.bad_object++;
 }
 
 static void decode_combined(struct walk *w, const struct keys *k)
@@ -147,8 +187,7 @@ void decode_dict(struct walk *w, uint64_t dict)
 		decode_combined(w, &k);
 		return;
 	}
-	values += has(w, HS_F_DV_VALUES) ? (uint64_t)off(w, HS_F_DV_VALUES) : 0;
-	decode_split_values(w, keys_addr, values, split_value_count(w, &k));
+	decode_split_values(w, keys_addr, values);
 }
 
 uint64_t dict_lookup_str(struct walk *w, uint64_t dict, const char *want)

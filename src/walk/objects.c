@@ -11,12 +11,33 @@
 
 /* Refcounts above this are corrupt, except immortal ones (3.12+). */
 #define MAX_REFCNT (1LL << 48)
+/* A guessed pointer must meet a stricter bound: the first word of a freed
+ * block is a free-list pointer, which would pass MAX_REFCNT. */
+#define MAX_GUESSED_REFCNT (1LL << 32)
 
-static bool plausible_refcnt(const struct walk *w, int64_t rc)
+static bool plausible_refcnt(const struct walk *w, int64_t rc, bool strict)
 {
-	if (w->minor >= 12)
-		return (rc & 0xffffffff) != 0 || (rc >> 32) != 0; /* immortal: low half negative */
-	return rc > 0 && rc < MAX_REFCNT;
+	if (w->minor >= 12 && (int32_t)rc < 0)
+		return true; /* immortal: the low half reads negative */
+	if (w->minor >= 12 && !strict)
+		return (rc >> 32) == 0 && (rc & 0xffffffff) != 0;
+	return rc > 0 && rc < (strict ? MAX_REFCNT : MAX_GUESSED_REFCNT);
+}
+
+/*
+ * Whether a word found by a conservative scan may be an object we have not
+ * seen.  Every tracked GC object was numbered from the GC lists before the
+ * scan, so a GC object seen now must be untracked (_gc_next == 0); stale
+ * memory of a freed object fails this.
+ */
+static bool plausible_guess(struct walk *w, uint64_t addr, const struct tinfo *t)
+{
+	uint64_t gc_next = 1;
+
+	if (!(t->flags & TPF_HAVE_GC))
+		return true;
+	return rd_u64(w, addr - sz(w, HS_S_GC_HEAD) + (uint64_t)off(w, HS_F_GCH_NEXT), &gc_next) &&
+	       gc_next == 0;
 }
 
 uint32_t add_object(struct walk *w, uint64_t addr, uint8_t gen, bool strict)
@@ -39,7 +60,8 @@ uint32_t add_object(struct walk *w, uint64_t addr, uint8_t gen, bool strict)
 		return HS_NO_OBJECT;
 	}
 	ti = tinfo_of(w, (uint64_t)hdr[1]);
-	if (ti == TINFO_INVALID || !plausible_refcnt(w, hdr[0])) {
+	if (ti == TINFO_INVALID || !plausible_refcnt(w, hdr[0], strict) ||
+	    (!strict && !plausible_guess(w, addr, &w->tinfos[ti]))) {
 		if (strict) {
 			g->skips.bad_type++;
 			hs_debug("skipped 0x%llx: type 0x%llx invalid or refcount %lld implausible",
@@ -90,9 +112,16 @@ static void emit_to(struct walk *w, uint32_t dst, uint32_t label)
 
 void emit(struct walk *w, uint64_t addr, enum hs_edge_kind kind, uint32_t value)
 {
-	if (addr)
-		emit_to(w, add_object(w, addr, HS_GEN_UNTRACKED, true),
-			HS_EDGE_LABEL(kind, value));
+	uint32_t dst;
+
+	if (!addr)
+		return;
+	dst = add_object(w, addr, HS_GEN_UNTRACKED, true);
+	if (dst == HS_NO_OBJECT && hs_log_level >= HS_LOG_DEBUG && w->cur_obj != HS_NO_OBJECT)
+		hs_debug("  (referenced by 0x%llx, a %s, edge kind %d value %u)",
+			 (unsigned long long)w->g->addr[w->cur_obj],
+			 w->g->types[w->g->type[w->cur_obj]].name, kind, value);
+	emit_to(w, dst, HS_EDGE_LABEL(kind, value));
 }
 
 /* A field of the object at base that holds a reference. */
@@ -369,19 +398,20 @@ static void decode_deque(struct walk *w, uint64_t addr)
 	}
 }
 
-/* Words of the body that point at valid objects: edges we can only guess. */
-static void scan_conservative(struct walk *w, uint64_t addr, const struct tinfo *t)
+/* Words of C fields we cannot name that point at valid objects: edges we
+ * can only guess, so an invalid word is not counted as a skip. */
+static void scan_c_fields(struct walk *w, uint64_t addr, const struct tinfo *t)
 {
-	uint64_t len = (uint64_t)t->basicsize, n = 0;
+	uint64_t end = (uint64_t)t->basicsize, n = 0;
 	const uint64_t *p;
 
 	if (t->itemsize == 8 && rd_field(w, addr, HS_F_VAR_SIZE, &n) && n < MAX_ITEMS)
-		len += n * 8;
-	if (len > MAX_SCAN_BYTES)
-		len = MAX_SCAN_BYTES;
-	if (!(p = view(w, addr, len)))
+		end += n * 8;
+	if (end > t->c_fields_start + MAX_SCAN_BYTES)
+		end = t->c_fields_start + MAX_SCAN_BYTES;
+	if (!(p = view(w, addr, end)))
 		return;
-	for (uint64_t i = 2; i < len / 8; i++) {
+	for (uint64_t i = (t->c_fields_start + 7) / 8; i < end / 8; i++) {
 		uint32_t dst;
 
 		if (!p[i] || (p[i] & 7) || p[i] == addr)
@@ -415,13 +445,13 @@ static void decode_instance(struct walk *w, uint64_t addr, const struct tinfo *t
 			rd_u64(w, addr - 32, &values);
 			rd_u64(w, addr - 24, &dict);
 			if (values && keys)
-				decode_split_values(w, keys, values, UINT32_MAX);
+				decode_split_values(w, keys, values);
 		} else if (w->minor == 12) {
 			/* tagged: values pointer minus one, or a dict */
 			rd_u64(w, addr - 24, &word);
 			if (word & 1) {
 				if (keys)
-					decode_split_values(w, keys, word + 1, UINT32_MAX);
+					decode_split_values(w, keys, word + 1);
 			} else {
 				dict = word;
 			}
@@ -432,9 +462,7 @@ static void decode_instance(struct walk *w, uint64_t addr, const struct tinfo *t
 				const uint8_t *hdr = view(w, values, 8);
 
 				if (hdr && hdr[off(w, HS_F_DV_VALID)] && keys)
-					decode_split_values(w, keys,
-							    values + (uint64_t)off(w, HS_F_DV_VALUES),
-							    hdr[off(w, HS_F_DV_CAPACITY)]);
+					decode_split_values(w, keys, values);
 			}
 		}
 	} else if (t->dictoffset > 0) {
@@ -515,16 +543,11 @@ void decode_object(struct walk *w, uint32_t obj)
 	case D_DEQUE:
 		decode_deque(w, addr);
 		break;
-	case D_CONSERVATIVE:
-		scan_conservative(w, addr, t);
-		break;
-	case D_OBJECT:
-		if (t->foreign_traverse)
-			scan_conservative(w, addr, t);
-		break;
 	default:
 		break;
 	}
+	if (t->c_fields_start)
+		scan_c_fields(w, addr, t);
 	/* instances of heap types add __dict__ and __slots__ to any base */
 	if (t->heap || t->decoder == D_OBJECT)
 		decode_instance(w, addr, t);

@@ -233,22 +233,6 @@ static uint64_t deque_size(struct walk *w, uint64_t addr, const struct tinfo *t,
 	return (uint64_t)t->basicsize + (uint64_t)((left + n + 63) / 64) * sz(w, HS_S_DEQUE_BLOCK);
 }
 
-static uint64_t module_size(struct walk *w, uint64_t addr, const struct tinfo *t, bool *ok)
-{
-	uint64_t def = 0, size = (uint64_t)t->basicsize;
-	bool dok = true;
-	int64_t m_size;
-
-	*ok = true;
-	/* Objects/moduleobject.c module___sizeof__: plus the module state */
-	if (rd_field(w, addr, HS_F_MOD_DEF, &def) && def && has(w, HS_F_MODDEF_SIZE)) {
-		m_size = rd_ssize(w, def + off(w, HS_F_MODDEF_SIZE), &dok);
-		if (dok && m_size > 0 && m_size < (1 << 30))
-			size += (uint64_t)m_size;
-	}
-	return size;
-}
-
 uint64_t object_size(struct walk *w, uint64_t addr, const struct tinfo *t)
 {
 	bool ok = true;
@@ -303,9 +287,6 @@ uint64_t object_size(struct walk *w, uint64_t addr, const struct tinfo *t)
 		break;
 	case D_DEQUE:
 		size = deque_size(w, addr, t, &ok);
-		break;
-	case D_MODULE:
-		size = module_size(w, addr, t, &ok);
 		break;
 	default:
 		size = generic_size(w, addr, t, &ok);

@@ -143,35 +143,44 @@ static int known_decoder(struct walk *w, uint64_t t)
 	return -1;
 }
 
-/* The decoder of the nearest base that is known or static. */
-static enum decoder find_decoder(struct walk *w, uint64_t t, const char *tp_name)
+/*
+ * The decoder of the nearest built-in base we know (every chain ends at
+ * object).  Types in between that we do not know and that are written in C
+ * (static types, or heap types with their own tp_traverse) add C fields
+ * after the base's: *c_fields_start is where those begin (0 if none).
+ */
+static enum decoder find_decoder(struct walk *w, uint64_t t, uint64_t *c_fields_start)
 {
+	bool foreign = false;
+
+	*c_fields_start = 0;
 	for (int depth = 0; t && depth < 64; depth++) {
-		uint64_t flags, base;
+		uint64_t flags = 0, base = 0, trav = 0, np;
+		char name[64] = "";
 		int d = known_decoder(w, t);
 
-		if (d >= 0)
+		if (d >= 0) {
+			if (foreign)
+				rd_field(w, t, HS_F_TP_BASICSIZE, c_fields_start);
 			return (enum decoder)d;
-		if (!rd_field(w, t, HS_F_TP_FLAGS, &flags))
-			break;
-		if (!(flags & TPF_HEAPTYPE)) {
-			char name[64];
-			uint64_t np;
-
-			/* static types from modules we decode by name */
-			if (rd_field(w, t, HS_F_TP_NAME, &np) &&
-			    hs_read_cstr(w->mem, np, name, sizeof(name)) == 0 &&
-			    strcmp(name, "collections.deque") == 0 && has(w, HS_F_DEQUE_LEFTBLOCK))
-				return D_DEQUE;
-			return (flags & TPF_HAVE_GC) ? D_CONSERVATIVE : D_NONE;
 		}
-		if (strcmp(tp_name, "collections.deque") == 0 && has(w, HS_F_DEQUE_LEFTBLOCK))
-			return D_DEQUE; /* 3.13+: a heap type from a spec */
+		rd_field(w, t, HS_F_TP_FLAGS, &flags);
+		/* collections.deque: static before 3.13, a heap type since */
+		if (rd_field(w, t, HS_F_TP_NAME, &np) &&
+		    hs_read_cstr(w->mem, np, name, sizeof(name)) == 0 &&
+		    strcmp(name, "collections.deque") == 0 && has(w, HS_F_DEQUE_LEFTBLOCK))
+			return D_DEQUE;
+		if (!(flags & TPF_HEAPTYPE))
+			foreign = true;
+		else if (w->py->elf.sym[HS_SYM_SUBTYPE_TRAVERSE] &&
+			 rd_field(w, t, HS_F_TP_TRAVERSE, &trav) && trav &&
+			 trav != w->py->elf.sym[HS_SYM_SUBTYPE_TRAVERSE])
+			foreign = true; /* PyType_FromSpec: C code's own traverse */
 		if (!rd_field(w, t, HS_F_TP_BASE, &base))
 			break;
 		t = base;
 	}
-	return D_CONSERVATIVE;
+	return D_NONE;
 }
 
 /* Kind name: tp_name for static types, module.qualname for heap types. */
@@ -294,7 +303,7 @@ static uint32_t push_tinfo(struct walk *w, const struct tinfo *ti)
 static uint32_t resolve_type(struct walk *w, uint64_t t)
 {
 	struct tinfo ti = {.addr = t};
-	uint64_t np, trav;
+	uint64_t np, c_fields = 0;
 	char *name, *module, tpname[64] = "";
 	bool ok = true;
 
@@ -315,15 +324,11 @@ static uint32_t resolve_type(struct walk *w, uint64_t t)
 	if (rd_field(w, t, HS_F_TP_NAME, &np))
 		hs_read_cstr(w->mem, np, tpname, sizeof(tpname));
 	ti.set_dummy = strcmp(tpname, "<dummy key> type") == 0;
-	ti.decoder = (uint8_t)find_decoder(w, t, tpname);
+	ti.decoder = (uint8_t)find_decoder(w, t, &c_fields);
+	/* only GC types hold references the collector knows of */
+	if ((ti.flags & TPF_HAVE_GC) && c_fields && (int64_t)c_fields < ti.basicsize)
+		ti.c_fields_start = (uint32_t)c_fields;
 	ti.presize = presize_of(w, &ti);
-	/* A heap type made by C code (PyType_FromSpec) has its own traverse
-	 * and C fields we cannot name: scan its body too.  Without the
-	 * subtype_traverse symbol (stripped builds) we cannot tell. */
-	ti.foreign_traverse = ti.heap && ti.decoder == D_OBJECT &&
-			      w->py->elf.sym[HS_SYM_SUBTYPE_TRAVERSE] &&
-			      rd_field(w, t, HS_F_TP_TRAVERSE, &trav) && trav &&
-			      trav != w->py->elf.sym[HS_SYM_SUBTYPE_TRAVERSE];
 	collect_slots(w, &ti, t);
 	if (type_names(w, t, ti.flags, &name, &module) < 0)
 		return TINFO_INVALID;

@@ -28,12 +28,11 @@
 #define TPF_HAVE_GC (1UL << 14)
 #define TPF_TYPE_SUBCLASS (1UL << 31)
 
-/* How the references of an object are found: by its nearest base that is
- * either a built-in we know or a static type we do not. */
+/* How the references of an object are found: by its nearest built-in
+ * base.  C fields added by types we do not know are scanned as well. */
 enum decoder {
 	D_NONE,         /* no references (str, int, float, bytes...) */
-	D_CONSERVATIVE, /* unknown GC type: scan the body */
-	D_OBJECT,       /* plain object: only __dict__ / slots */
+	D_OBJECT,       /* object: __dict__ / slots, and C fields if any */
 	D_TUPLE,
 	D_LIST,
 	D_DICT,
@@ -61,7 +60,7 @@ struct tinfo {
 	uint8_t decoder;       /* enum decoder */
 	bool heap;
 	bool set_dummy;        /* the set module's <dummy key> type */
-	bool foreign_traverse; /* heap type from C: also scan its body */
+	uint32_t c_fields_start; /* C fields we cannot name start here (0: none) */
 	uint64_t flags;
 	int64_t basicsize, itemsize, dictoffset, weaklistoffset;
 	uint32_t presize;      /* GC header + pre-header bytes */
@@ -144,9 +143,9 @@ void decode_object(struct walk *w, uint32_t obj);
 
 /* dict.c */
 void decode_dict(struct walk *w, uint64_t dict);
-/* Values of a split/inline values array with the type's shared keys. */
-void decode_split_values(struct walk *w, uint64_t keys, uint64_t values,
-			 uint64_t nvalues);
+/* Values of a split table or of inline values (PyDictValues at `values`)
+ * with the type's shared keys. */
+void decode_split_values(struct walk *w, uint64_t keys, uint64_t values);
 /* Find a str key in a dict; 0 if absent. */
 uint64_t dict_lookup_str(struct walk *w, uint64_t dict, const char *key);
 /* sys.getsizeof part of a dict (without presize). */
