@@ -18,6 +18,7 @@
 #define HS_PY_SYMBOLS(S)                                 \
 	S(RUNTIME, "_PyRuntime")                         \
 	S(PY_VERSION, "Py_Version")                      \
+	S(GET_VERSION, "Py_GetVersion")                  \
 	S(TYPE, "PyType_Type")                           \
 	S(OBJECT, "PyBaseObject_Type")                   \
 	S(TUPLE, "PyTuple_Type")                         \

@@ -1,5 +1,6 @@
 #include "heapscope/elfinfo.h"
 
+#include <capstone/capstone.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -131,47 +132,88 @@ static void set_version(struct hs_pyelf *py, unsigned hex, const char *from)
 	snprintf(py->version_from, sizeof(py->version_from), "%s", from);
 }
 
+/* "3.8.18", "3.13.0rc2", "3.12.1+" */
+static bool parse_version_string(const char *p, struct hs_pyelf *py, const char *from)
+{
+	regex_t re;
+	regmatch_t m[4];
+	bool ok;
+
+	if (regcomp(&re, "^([23])\\.([0-9]{1,2})\\.([0-9]{1,2})((a|b|rc)[0-9]{1,2})?\\+?$",
+		    REG_EXTENDED) != 0)
+		return false;
+	ok = strlen(p) < 16 && regexec(&re, p, 4, m, 0) == 0;
+	if (ok) {
+		unsigned major = (unsigned)atoi(p + m[1].rm_so);
+		unsigned minor = (unsigned)atoi(p + m[2].rm_so);
+		unsigned micro = (unsigned)atoi(p + m[3].rm_so);
+
+		set_version(py, major << 24 | minor << 16 | micro << 8 | 0xf0, from);
+		snprintf(py->version, sizeof(py->version), "%s", p);
+	}
+	regfree(&re);
+	return ok;
+}
+
 /*
- * Before 3.11 there is no Py_Version: PY_VERSION ("3.8.18") is a string
- * literal in .rodata, used by Py_GetVersion().  Take the NUL-delimited
- * string that looks exactly like a version.
+ * Before 3.11 there is no Py_Version.  Py_GetVersion() formats PY_VERSION,
+ * a string literal, so the literal's address is the operand of one of the
+ * function's RIP-relative LEAs.  (Searching .rodata for the literal is not
+ * enough: the linker may merge it into the tail of a longer string such as
+ * the install prefix "/root/.pyenv/versions/3.8.18".)
  */
-static int version_from_rodata(Elf *elf, struct hs_pyelf *py)
+static bool version_from_get_version(Elf *elf, uint64_t func, struct hs_pyelf *py)
+{
+	const unsigned char *code = bytes_at_vaddr(elf, func, 192);
+	bool found = false;
+	cs_insn *insn = NULL;
+	csh cs;
+	size_t n;
+
+	if (!code || cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+		return false;
+	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	n = cs_disasm(cs, code, 192, func, 48, &insn);
+	for (size_t i = 0; i < n && !found; i++) {
+		const cs_x86 *x = &insn[i].detail->x86;
+		const char *str;
+
+		if (insn[i].id == X86_INS_RET)
+			break;
+		if (insn[i].id != X86_INS_LEA || x->op_count != 2 || x->operands[1].type != X86_OP_MEM ||
+		    x->operands[1].mem.base != X86_REG_RIP)
+			continue;
+		str = (const char *)bytes_at_vaddr(elf, insn[i].address + insn[i].size +
+							  (uint64_t)x->operands[1].mem.disp, 16);
+		if (str && memchr(str, '\0', 16))
+			found = parse_version_string(str, py, "Py_GetVersion");
+	}
+	cs_free(insn, n);
+	cs_close(&cs);
+	return found;
+}
+
+/* Last resort: a NUL-delimited string in .rodata that is exactly a version. */
+static bool version_from_rodata(Elf *elf, struct hs_pyelf *py)
 {
 	GElf_Shdr shdr;
 	Elf_Scn *scn = section_by_name(elf, ".rodata", &shdr);
 	Elf_Data *data;
-	regex_t re;
-	int found = 0;
 
 	if (!scn || !(data = elf_getdata(scn, NULL)) || !data->d_buf ||
 	    data->d_size > MAX_RODATA)
-		return 0;
-	if (regcomp(&re, "^([23])\\.([0-9]{1,2})\\.([0-9]{1,2})((a|b|rc)[0-9]{1,2})?\\+?$",
-		    REG_EXTENDED) != 0)
-		return 0;
-	const char *p = data->d_buf, *end = p + data->d_size;
-	while (p < end && !found) {
+		return false;
+	for (const char *p = data->d_buf, *end = p + data->d_size; p < end;) {
 		const char *nul = memchr(p, '\0', (size_t)(end - p));
-		size_t len = nul ? (size_t)(nul - p) : 0;
-		regmatch_t m[4];
 
 		if (!nul)
 			break;
-		if (len >= 5 && len < 16 && regexec(&re, p, 4, m, 0) == 0) {
-			unsigned major = (unsigned)atoi(p + m[1].rm_so);
-			unsigned minor = (unsigned)atoi(p + m[2].rm_so);
-			unsigned micro = (unsigned)atoi(p + m[3].rm_so);
-
-			set_version(py, major << 24 | minor << 16 | micro << 8 | 0xf0,
-				    "rodata string");
-			snprintf(py->version, sizeof(py->version), "%.*s", (int)len, p);
-			found = 1;
-		}
+		if (nul - p >= 5 && nul - p < 16 && p[0] == '3' &&
+		    parse_version_string(p, py, "rodata string"))
+			return true;
 		p = nul + 1;
 	}
-	regfree(&re);
-	return found;
+	return false;
 }
 
 static void read_build_id(Elf *elf, struct hs_pyelf *py)
@@ -242,6 +284,8 @@ static int inspect(int fd, const struct hs_maps *maps, struct hs_pyelf *py)
 					(unsigned)b[2] << 16 | (unsigned)b[3] << 24,
 				    "Py_Version");
 	}
+	if (!py->hexversion && value[HS_SYM_GET_VERSION])
+		version_from_get_version(elf, value[HS_SYM_GET_VERSION], py);
 	if (!py->hexversion)
 		version_from_rodata(elf, py);
 	read_build_id(elf, py);
