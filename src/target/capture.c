@@ -36,7 +36,28 @@ static void *alloc_buffer(size_t len, int populate)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-/* Buffers for every capturable mapping, allocated before the pause. */
+/*
+ * Adjacent capturable mappings (e.g. a library's .data and the anonymous
+ * .bss after it) are copied into one buffer: an object may straddle the
+ * boundary, and the walker reads objects as contiguous bytes.
+ * Returns the index of the last mapping of the run starting at i.
+ */
+static size_t run_end(const struct hs_maps *maps, size_t i)
+{
+	while (i + 1 < maps->count && hs_map_is_capturable(&maps->items[i + 1]) &&
+	       maps->items[i + 1].start == maps->items[i].end)
+		i++;
+	return i;
+}
+
+static void unmap_buffers(struct buffer *bufs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (bufs[i].data)
+			munmap(bufs[i].data, bufs[i].map_len);
+}
+
+/* Buffers for every run of capturable mappings, allocated before the pause. */
 static int prepare_buffers(const struct hs_maps *maps, uint64_t max_bytes,
 			   struct buffer **out, size_t *count)
 {
@@ -48,28 +69,29 @@ static int prepare_buffers(const struct hs_maps *maps, uint64_t max_bytes,
 		return hs_error(HS_ENOMEM, "preparing capture buffers");
 	for (size_t i = 0; i < maps->count; i++) {
 		const struct hs_map *m = &maps->items[i];
+		size_t last;
 
 		if (!hs_map_is_capturable(m))
 			continue;
-		total += m->end - m->start;
+		last = run_end(maps, i);
+		bufs[n].start = m->start;
+		bufs[n].len = bufs[n].map_len = maps->items[last].end - m->start;
+		total += bufs[n].len;
+		i = last;
 		if (max_bytes && total > max_bytes) {
-			for (size_t j = 0; j < n; j++)
-				munmap(bufs[j].data, bufs[j].map_len);
+			unmap_buffers(bufs, n);
 			free(bufs);
 			return hs_error(HS_ENOMEM,
 					"the target has more than %llu MiB of writable memory; "
 					"raise --max-capture",
 					(unsigned long long)(max_bytes >> 20));
 		}
-		bufs[n].start = m->start;
-		bufs[n].len = bufs[n].map_len = m->end - m->start;
-		bufs[n].data = alloc_buffer(bufs[n].len, 1);
-		if (!bufs[n].data) {
-			for (size_t j = 0; j < n; j++)
-				munmap(bufs[j].data, bufs[j].map_len);
+		if (!(bufs[n].data = alloc_buffer(bufs[n].len, 1))) {
+			size_t len = bufs[n].len;
+
+			unmap_buffers(bufs, n);
 			free(bufs);
-			return hs_error(HS_ENOMEM, "cannot allocate %zu bytes for the capture",
-					m->end - m->start);
+			return hs_error(HS_ENOMEM, "cannot allocate %zu bytes for the capture", len);
 		}
 		n++;
 	}
@@ -104,47 +126,69 @@ static size_t copy_range(int pid, uint64_t start, void *dst, size_t len, int *er
 	return done;
 }
 
-/* The paused part: copy each capturable mapping into its buffer. */
+/* A prepared buffer for [start, start+len), or NULL. */
+static struct buffer *take_buffer(struct buffer *bufs, size_t nbufs, uint64_t start,
+				  size_t len)
+{
+	for (size_t j = 0; j < nbufs; j++)
+		if (bufs[j].data && bufs[j].start == start && bufs[j].len >= len)
+			return &bufs[j];
+	return NULL;
+}
+
+/*
+ * The paused part: copy each run of mappings into its buffer.  A mapping
+ * that reads short ends its run there; the mappings after it start a new
+ * run (with a buffer allocated now: this is rare).
+ */
 static int copy_mappings(struct hs_capture *cap, struct buffer *bufs, size_t nbufs)
 {
+	const struct hs_maps *maps = &cap->maps;
 	int err = 0;
 
-	for (size_t i = 0; i < cap->maps.count && !err; i++) {
-		const struct hs_map *m = &cap->maps.items[i];
-		size_t len = m->end - m->start, got;
-		struct buffer *b = NULL;
-		void *data;
+	for (size_t i = 0; i < maps->count && !err; i++) {
+		size_t last, len, got = 0, map_len;
+		struct buffer *b;
+		unsigned char *data;
 
-		if (!hs_map_is_capturable(m))
+		if (!hs_map_is_capturable(&maps->items[i]))
 			continue;
-		for (size_t j = 0; j < nbufs; j++)
-			if (bufs[j].data && bufs[j].start == m->start && bufs[j].len >= len)
-				b = &bufs[j];
-		/* a mapping that appeared since we looked gets a fresh buffer */
+		last = run_end(maps, i);
+		len = maps->items[last].end - maps->items[i].start;
+		b = take_buffer(bufs, nbufs, maps->items[i].start, len);
 		data = b ? b->data : alloc_buffer(len, 0);
+		map_len = b ? b->map_len : len;
 		if (!data)
 			return hs_error(HS_ENOMEM, "cannot allocate %zu bytes", len);
-		got = copy_range(cap->pid, m->start, data, len, &err);
-		if (got < len)
-			cap->regions_short++;
+		if (b)
+			b->data = NULL; /* the image owns it from here */
+		for (size_t k = i; k <= last && !err; k++) {
+			const struct hs_map *m = &maps->items[k];
+			size_t want = m->end - m->start;
+			size_t n = copy_range(cap->pid, m->start, data + got, want, &err);
+
+			got += n;
+			if (n < want) {
+				cap->regions_short++;
+				last = k;
+			}
+		}
 		cap->bytes_read += got;
-		if (hs_image_add_mapped(cap->image, m->start, data, got,
-					b ? b->map_len : len) < 0) {
-			if (!b)
-				munmap(data, len);
+		if (!got) {
+			munmap(data, map_len);
+		} else if (hs_image_add_mapped(cap->image, maps->items[i].start, data, got,
+					       map_len) < 0) {
+			munmap(data, map_len);
 			return HS_ENOMEM;
 		}
-		if (b)
-			b->data = NULL; /* now owned by the image */
+		i = last;
 	}
 	return err;
 }
 
 static void free_buffers(struct buffer *bufs, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (bufs[i].data)
-			munmap(bufs[i].data, bufs[i].map_len);
+	unmap_buffers(bufs, n);
 	free(bufs);
 }
 
