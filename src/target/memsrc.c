@@ -263,8 +263,10 @@ static int cmp_region(const void *a, const void *b)
 
 void hs_image_seal(struct hs_image *img)
 {
-	qsort(img->regions, img->count, sizeof(*img->regions), cmp_region);
-	qsort(img->lazy_ranges, img->lazy_count, sizeof(*img->lazy_ranges), cmp_region);
+	if (img->count)
+		qsort(img->regions, img->count, sizeof(*img->regions), cmp_region);
+	if (img->lazy_count)
+		qsort(img->lazy_ranges, img->lazy_count, sizeof(*img->lazy_ranges), cmp_region);
 	img->last = 0;
 }
 
@@ -340,16 +342,19 @@ int hs_read_cstr(struct hs_memsrc *src, uint64_t raddr, char *buf, size_t max)
 
 	if (!max)
 		return HS_EUSAGE;
-	/* read in small steps: a string may end just before unmapped memory */
+	/* read in small steps, and byte by byte once a step fails: a string
+	 * may end just before unreadable memory */
 	while (got + 1 < max) {
 		size_t step = 64 - (size_t)((raddr + got) % 64);
-		int err;
 
 		if (step > max - 1 - got)
 			step = max - 1 - got;
-		if ((err = hs_memsrc_read(src, raddr + got, buf + got, step)) < 0) {
-			buf[got] = '\0';
-			return got ? 0 : err;
+		if (hs_memsrc_read(src, raddr + got, buf + got, step) < 0) {
+			step = 1;
+			if (hs_memsrc_read(src, raddr + got, buf + got, 1) < 0) {
+				buf[got] = '\0';
+				return got ? 0 : HS_EFAULT;
+			}
 		}
 		if (memchr(buf + got, '\0', step))
 			return 0;

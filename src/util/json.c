@@ -1,6 +1,7 @@
 #include "heapscope/json.h"
 
 #include <inttypes.h>
+#include <math.h>
 
 static void put_string(FILE *out, const char *s)
 {
@@ -109,7 +110,10 @@ void hs_json_int(struct hs_json *j, const char *key, int64_t value)
 void hs_json_double(struct hs_json *j, const char *key, double value)
 {
 	prefix(j, key);
-	fprintf(j->out, "%.3f", value);
+	if (isfinite(value))
+		fprintf(j->out, "%.3f", value);
+	else
+		fputs("null", j->out);
 }
 
 void hs_json_bool(struct hs_json *j, const char *key, bool value)

@@ -17,10 +17,10 @@
 
 static bool plausible_refcnt(const struct walk *w, int64_t rc, bool strict)
 {
+	/* 3.12+: immortal objects read 0xffffffff (a negative low half);
+	 * a guess must still have a clear high half, which a pointer has not */
 	if (w->minor >= 12 && (int32_t)rc < 0)
-		return true; /* immortal: the low half reads negative */
-	if (w->minor >= 12 && !strict)
-		return (rc >> 32) == 0 && (rc & 0xffffffff) != 0;
+		return strict || (rc >> 32) == 0;
 	return rc > 0 && rc < (strict ? MAX_REFCNT : MAX_GUESSED_REFCNT);
 }
 
