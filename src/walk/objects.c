@@ -26,18 +26,29 @@ static bool plausible_refcnt(const struct walk *w, int64_t rc, bool strict)
 
 /*
  * Whether a word found by a conservative scan may be an object we have not
- * seen.  Every tracked GC object was numbered from the GC lists before the
- * scan, so a GC object seen now must be untracked (_gc_next == 0); stale
- * memory of a freed object fails this.
+ * seen.  Every tracked GC object was numbered from the GC lists before any
+ * scan, so a GC object seen only now is untracked, or stale memory of a
+ * freed object, which can look intact (allocators reuse only a few words
+ * of a freed block).  We accept:
+ *  - objects outside the GC (str, int...): stale copies fail the refcount
+ *    check, as a freed object's count reached zero;
+ *  - static type objects (never freed, never tracked);
+ *  - untracked built-in containers whose GC header says so;
+ * and never instances of heap types: those are tracked while alive.
  */
 static bool plausible_guess(struct walk *w, uint64_t addr, const struct tinfo *t)
 {
-	uint64_t gc_next = 1;
+	uint64_t gc_next = 1, gc_prev = 1, flags = 0;
+	uint64_t head = addr - sz(w, HS_S_GC_HEAD);
 
 	if (!(t->flags & TPF_HAVE_GC))
 		return true;
-	return rd_u64(w, addr - sz(w, HS_S_GC_HEAD) + (uint64_t)off(w, HS_F_GCH_NEXT), &gc_next) &&
-	       gc_next == 0;
+	if (t->decoder == D_TYPE)
+		return rd_field(w, addr, HS_F_TP_FLAGS, &flags) && !(flags & TPF_HEAPTYPE);
+	if (t->heap)
+		return false;
+	return rd_field(w, head, HS_F_GCH_NEXT, &gc_next) && gc_next == 0 &&
+	       rd_field(w, head, HS_F_GCH_PREV, &gc_prev) && (gc_prev & ~3ULL) == 0;
 }
 
 uint32_t add_object(struct walk *w, uint64_t addr, uint8_t gen, bool strict)

@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""heapscope e2e: exit statuses and messages for bad input.
+
+    test_errors.py --heapscope BIN [--python PATH | --python-version 3.12]
+
+* dead PID (a reaped `true`)            -> exit 2, one stderr line naming it
+* non-Python process (`sleep 60`)        -> exit 2, "not a Python process",
+                                            and `sleep` is not left stopped
+* bad usage (no PID, `abc`, unknown option, unknown command, ...) -> exit 64
+* --help, summary --help, info --help    -> exit 0 with usage text
+* info PID --json on a Python target     -> exit 0, JSON, target.python is
+                                            the interpreter's version; the
+                                            target still runs afterwards
+* info PID (text)                         -> exit 0, some output
+
+The interpreter for the `info` checks: --python, else the newest pyenv
+install of --python-version, else the interpreter running this script.
+Exit 0 pass, 1 fail.  Python 3.8 compatible.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True      # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hstest  # noqa: E402
+from hstest import log  # noqa: E402
+
+TIMEOUT = 60.0
+
+
+def dead_pid():
+    """PID of a process that existed and was reaped (not reused, checked)."""
+    for _ in range(20):
+        p = subprocess.Popen(["true"])
+        p.wait()
+        if hstest.proc_state(p.pid) is None:
+            return p.pid
+    hstest.die("could not obtain an unused PID")
+
+
+def one_line(ck, what, res):
+    lines = [l for l in res.stderr.splitlines() if l.strip()]
+    ck.check(len(lines) == 1, "%s: expected exactly one line on stderr, got "
+             "%d:\n%s" % (what, len(lines), res.stderr.rstrip()))
+    return lines[0] if lines else ""
+
+
+def expect_status(ck, what, res, status):
+    if res.timed_out:
+        ck.fail("%s: timed out after %.0f s (%s)" % (what, TIMEOUT,
+                                                     " ".join(res.cmd)))
+        return False
+    ok = ck.check(res.returncode == status, "%s: exit status %s, expected "
+                  "%d\n%s" % (what, res.returncode, status, res.describe()))
+    if ok:
+        ck.ok("%s: exit %d" % (what, status))
+    return ok
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--heapscope", required=True)
+    ap.add_argument("--python", default=None)
+    ap.add_argument("--python-version", default=None)
+    args = ap.parse_args(argv)
+    hstest.install_signal_handlers()
+    hs = hstest.heapscope_or_die(args.heapscope)
+    ck = hstest.Checker()
+
+    def run(*a):
+        return hstest.run([hs] + list(a), TIMEOUT)
+
+    # ---- dead PID
+    pid = dead_pid()
+    for cmd in (["summary", str(pid), "--json"], ["summary", str(pid)],
+                ["info", str(pid)]):
+        what = "`%s` on a dead PID" % " ".join(cmd)
+        res = run(*cmd)
+        if expect_status(ck, what, res, 2):
+            line = one_line(ck, what, res)
+            ck.check(str(pid) in line or "process" in line.lower(),
+                     "%s: stderr does not mention the process: %r"
+                     % (what, line))
+            ck.check(res.stdout.strip() == "", "%s: unexpected stdout: %r"
+                     % (what, res.stdout[:300]))
+
+    # ---- not a Python process
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        time.sleep(0.1)
+        for cmd in (["summary", str(sleeper.pid), "--json"],
+                    ["info", str(sleeper.pid)]):
+            what = "`%s` on `sleep`" % " ".join(cmd)
+            res = run(*cmd)
+            if expect_status(ck, what, res, 2):
+                line = one_line(ck, what, res)
+                ck.check("not a python process" in line.lower(),
+                         "%s: stderr does not say 'not a Python process': %r"
+                         % (what, line))
+                ck.check(res.stdout.strip() == "", "%s: unexpected stdout: "
+                         "%r" % (what, res.stdout[:300]))
+            st = hstest.proc_state(sleeper.pid)
+            ck.check(st is not None and st not in ("t", "T"),
+                     "%s: `sleep` left in state %r" % (what, st))
+            ck.check(not hstest.tracer_pid(sleeper.pid),
+                     "%s: `sleep` still traced" % what)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+    # ---- bad usage
+    usage = [
+        ("`summary` without a PID", ["summary"]),
+        ("`summary --json` without a PID", ["summary", "--json"]),
+        ("`summary abc`", ["summary", "abc"]),
+        ("`summary 12abc`", ["summary", "12abc"]),
+        ("`summary PID --no-such-option`",
+         ["summary", str(pid), "--no-such-option"]),
+        ("`summary PID PID` (extra argument)", ["summary", str(pid),
+                                                 str(pid)]),
+        ("`info` without a PID", ["info"]),
+        ("`info abc`", ["info", "abc"]),
+        ("`info PID --no-such-option`", ["info", str(pid), "--no-such-option"]),
+        ("unknown command", ["no-such-command", str(pid)]),
+        ("no command at all", []),
+    ]
+    for what, cmd in usage:
+        res = run(*cmd)
+        if expect_status(ck, what, res, 64):
+            ck.check(res.stderr.strip() != "", "%s: nothing on stderr" % what)
+
+    # ---- help
+    for what, cmd, word in (("--help", ["--help"], None),
+                            ("summary --help", ["summary", "--help"],
+                             "summary"),
+                            ("info --help", ["info", "--help"], "info")):
+        res = run(*cmd)
+        if expect_status(ck, what, res, 0):
+            text = res.stdout
+            ck.check("usage" in text.lower(), "%s: no usage text on stdout: "
+                     "%r" % (what, text[:300]))
+            if word:
+                ck.check(word in text, "%s: usage text does not mention %r"
+                         % (what, word))
+            if what == "summary --help":
+                ck.check("--json" in text, "summary --help does not mention "
+                         "--json")
+
+    # ---- info on a Python target
+    if args.python:
+        python = args.python
+    elif args.python_version:
+        python, looked = hstest.find_python(args.python_version)
+        if python is None:
+            log("no Python %s found (looked in %s); using %s"
+                % (args.python_version, ", ".join(looked), sys.executable))
+            python = sys.executable
+    else:
+        python = sys.executable
+    version = hstest.interpreter_version(python)
+    if version is None or tuple(int(x) for x in version.split(".")[:2]) < (3, 8):
+        ck.fail("no usable Python >= 3.8 for the info checks (%s: %s)"
+                % (python, version))
+    else:
+        log("info target interpreter: %s (Python %s)" % (python, version))
+        try:
+            with hstest.Target(python) as t:
+                res = run("info", str(t.pid), "--json")
+                log(res.describe())
+                hstest.check_target_ok(ck, t, "after `info --json`")
+                if expect_status(ck, "`info PID --json`", res, 0):
+                    try:
+                        doc = json.loads(res.stdout)
+                    except ValueError as e:
+                        doc = None
+                        ck.fail("`info --json`: stdout is not JSON (%s): %r"
+                                % (e, res.stdout[:500]))
+                    if doc is not None:
+                        tgt = doc.get("target") if isinstance(doc, dict) \
+                            else None
+                        if ck.check(isinstance(tgt, dict), "`info --json`: "
+                                    "no 'target' object: %r" % (doc,)):
+                            ck.check(tgt.get("python") == version,
+                                     "`info --json`: target.python = %r, "
+                                     "expected %r" % (tgt.get("python"),
+                                                      version))
+                            ck.check(tgt.get("pid") == t.pid,
+                                     "`info --json`: target.pid = %r, "
+                                     "expected %d" % (tgt.get("pid"), t.pid))
+                            log("info: %s" % json.dumps(doc)[:600])
+                res = run("info", str(t.pid))
+                hstest.check_target_ok(ck, t, "after `info`")
+                if expect_status(ck, "`info PID`", res, 0):
+                    ck.check(res.stdout.strip() != "", "`info PID`: no output")
+        except hstest.TargetError as e:
+            ck.fail("target: %s" % e)
+    return ck.finish("e2e-errors")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
