@@ -252,7 +252,9 @@ static int first_load_delta(Elf *elf, uint64_t *delta)
 	return -1;
 }
 
-/* Inspect one mapped ELF file; 1 if it holds the CPython runtime. */
+/* Inspect one mapped ELF file: 1 if it holds the CPython runtime, 2 if it
+ * is a CPython too old to have one (<= 3.6: Py_GetVersion but no
+ * _PyRuntime), 0 otherwise. */
 static int inspect(int fd, const struct hs_maps *maps, struct hs_pyelf *py)
 {
 	uint64_t value[HS_SYM_COUNT] = {0}, size[HS_SYM_COUNT] = {0}, base, delta;
@@ -267,6 +269,12 @@ static int inspect(int fd, const struct hs_maps *maps, struct hs_pyelf *py)
 		/* 3.10+: _PyRuntime has its own section, found even with no symbols */
 		value[HS_SYM_RUNTIME] = shdr.sh_addr;
 		size[HS_SYM_RUNTIME] = shdr.sh_size;
+	}
+	if (!value[HS_SYM_RUNTIME] && value[HS_SYM_GET_VERSION]) {
+		if (version_from_get_version(elf, value[HS_SYM_GET_VERSION], py) ||
+		    version_from_rodata(elf, py))
+			found = 2;
+		goto out;
 	}
 	if (!value[HS_SYM_RUNTIME] || first_load_delta(elf, &delta) < 0 ||
 	    !hs_maps_load_base(maps, py->path, &base))
@@ -309,6 +317,7 @@ int hs_pyelf_find(int pid, const struct hs_maps *maps, struct hs_pyelf *out)
 	char exe[PATH_MAX];
 	ssize_t n;
 	char link[64];
+	int found;
 
 	elf_version(EV_CURRENT);
 	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
@@ -339,13 +348,20 @@ int hs_pyelf_find(int pid, const struct hs_maps *maps, struct hs_pyelf *out)
 			fd = open(out->open_path, O_RDONLY | O_CLOEXEC);
 			if (fd < 0)
 				continue;
-			if (inspect(fd, maps, out)) {
-				close(fd);
-				return 0;
-			}
+			found = inspect(fd, maps, out);
 			close(fd);
+			if (found == 1)
+				return 0;
+			if (found == 2)
+				return hs_error(HS_EVERSION,
+						"Python %s (%s) is not supported; heapscope supports 3.8 to 3.15",
+						out->version, out->path);
 		}
 	}
+	for (size_t i = 0; i < maps->count; i++)
+		if (strstr(maps->items[i].path, "pypy"))
+			return hs_error(HS_EVERSION, "PID %d runs PyPy (%s), which is not supported",
+					pid, maps->items[i].path);
 	return hs_error(HS_ENOTPY,
 			"PID %d is not a Python process (no mapped file holds _PyRuntime)",
 			pid);

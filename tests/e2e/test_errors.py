@@ -19,6 +19,7 @@ Exit 0 pass, 1 fail.  Python 3.8 compatible.
 """
 
 import argparse
+import glob
 import json
 import os
 import subprocess
@@ -112,6 +113,34 @@ def main(argv=None):
     finally:
         sleeper.kill()
         sleeper.wait()
+
+    # ---- unsupported interpreters (too old): a one-line error naming them
+    old = []
+    for v in ("2.7", "3.6", "3.7"):
+        found = sorted(glob.glob(os.path.join(hstest.pyenv_root(), "versions",
+                                              v + ".*", "bin", "python" + v)))
+        py = found[-1] if found else None
+        if py:
+            old.append((v, py))
+        else:
+            print("SKIP: unsupported-version check for Python %s: not installed" % v)
+    for v, py in old:
+        proc = subprocess.Popen([py, "-c", "import time; time.sleep(60)"])
+        try:
+            time.sleep(0.3)
+            what = "`summary` on Python %s" % v
+            res = run("summary", str(proc.pid))
+            if expect_status(ck, what, res, 2):
+                line = one_line(ck, what, res)
+                ck.check("not supported" in line and ("Python " + v) in line,
+                         "%s: stderr does not name the unsupported version: %r"
+                         % (what, line))
+            st = hstest.proc_state(proc.pid)
+            ck.check(st is not None and st not in ("t", "T"),
+                     "%s: target left in state %r" % (what, st))
+        finally:
+            proc.kill()
+            proc.wait()
 
     # ---- bad usage
     usage = [
