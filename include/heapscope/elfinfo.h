@@ -46,7 +46,6 @@
 	S(WEAKPROXY, "_PyWeakref_ProxyType")             \
 	S(WEAKCALLPROXY, "_PyWeakref_CallableProxyType") \
 	S(SUBTYPE_TRAVERSE, "subtype_traverse")          \
-	S(NONE, "_Py_NoneStruct")
 
 enum hs_pysym {
 #define HS_PYSYM_ENUM(id, name) HS_SYM_##id,

@@ -15,7 +15,6 @@
 /* Limits on what one object may claim, so corrupt data cannot make us
  * loop or allocate without end. */
 #define MAX_ITEMS (1u << 27)      /* container items */
-#define MAX_CHAIN 4096            /* tp_base chains, thread lists... */
 #define MAX_FRAMES 100000         /* frames per thread */
 #define MAX_SCAN_BYTES 4096       /* conservative scan of one body */
 
