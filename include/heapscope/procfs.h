@@ -17,6 +17,12 @@ int hs_procfs_path(int pid, const char *path, char *out, size_t outlen);
 /* Open a file the target maps (read-only, O_CLOEXEC).  Returns fd or <0. */
 int hs_procfs_open_mapped(int pid, const char *path);
 
+/* The target's executable: the path it was started from (as its maps
+ * show it) and a path we can open it by, even if it was deleted or lives
+ * in another mount namespace (/proc/PID/exe). */
+int hs_procfs_exe(int pid, char *path, size_t pathlen, char *open_path,
+		  size_t openlen);
+
 /* Read a whole /proc file (bounded by max bytes); *out is malloc'ed and
  * NUL-terminated. */
 int hs_procfs_read_file(const char *path, size_t max, char **out, size_t *len);

@@ -314,15 +314,12 @@ static int looks_like_python(const char *path)
 
 int hs_pyelf_find(int pid, const struct hs_maps *maps, struct hs_pyelf *out)
 {
-	char exe[PATH_MAX];
-	ssize_t n;
-	char link[64];
+	char exe[PATH_MAX], exe_open[64];
 	int found;
 
 	elf_version(EV_CURRENT);
-	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
-	n = readlink(link, exe, sizeof(exe) - 1);
-	exe[n > 0 ? n : 0] = '\0';
+	/* without it, the executable is simply not a candidate */
+	hs_procfs_exe(pid, exe, sizeof(exe), exe_open, sizeof(exe_open));
 
 	/* libpython first (shared builds), then the executable, then any
 	 * other mapped file whose name says python */
@@ -336,15 +333,16 @@ int hs_pyelf_find(int pid, const struct hs_maps *maps, struct hs_pyelf *out)
 				continue;
 			base = base ? base + 1 : m->path;
 			want = pass == 0 ? strncmp(base, "libpython", 9) == 0
-			       : pass == 1 ? strcmp(m->path, exe) == 0
+			       : pass == 1 ? exe[0] && strcmp(m->path, exe) == 0
 					   : looks_like_python(m->path);
 			if (!want)
 				continue;
 			memset(out, 0, sizeof(*out));
 			snprintf(out->path, sizeof(out->path), "%s", m->path);
-			hs_procfs_path(pid, m->path, out->open_path, sizeof(out->open_path));
 			if (pass == 1)
-				snprintf(out->open_path, sizeof(out->open_path), "%s", link);
+				snprintf(out->open_path, sizeof(out->open_path), "%s", exe_open);
+			else
+				hs_procfs_path(pid, m->path, out->open_path, sizeof(out->open_path));
 			fd = open(out->open_path, O_RDONLY | O_CLOEXEC);
 			if (fd < 0)
 				continue;

@@ -36,6 +36,22 @@ int hs_procfs_open_mapped(int pid, const char *path)
 	return fd;
 }
 
+int hs_procfs_exe(int pid, char *path, size_t pathlen, char *open_path,
+		  size_t openlen)
+{
+	ssize_t n;
+
+	snprintf(open_path, openlen, "/proc/%d/exe", pid);
+	n = readlink(open_path, path, pathlen - 1);
+	if (n < 0) {
+		path[0] = '\0';
+		return hs_error(hs_error_from_errno(errno), "cannot read %s: %s", open_path,
+				strerror(errno));
+	}
+	path[n] = '\0';
+	return 0;
+}
+
 int hs_procfs_read_file(const char *path, size_t max, char **out, size_t *len)
 {
 	size_t cap = 8192, used = 0;
