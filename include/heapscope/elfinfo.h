@@ -10,6 +10,7 @@
 #define HEAPSCOPE_ELFINFO_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "heapscope/maps.h"
@@ -56,7 +57,7 @@ enum hs_pysym {
 
 struct hs_pyelf {
 	char path[PATH_MAX];   /* as the target maps it */
-	char open_path[PATH_MAX + 32]; /* how we open it (/proc/PID/root/...) */
+	bool from_exe;         /* the executable: opened as /proc/PID/exe */
 	uint64_t bias;         /* target address = bias + ELF virtual address */
 	uint64_t sym[HS_SYM_COUNT]; /* target addresses, 0 if not found */
 	uint64_t runtime_size; /* size of _PyRuntime (symbol or section) */
@@ -73,6 +74,9 @@ struct hs_pyelf {
  * file looks like CPython.
  */
 int hs_pyelf_find(int pid, const struct hs_maps *maps, struct hs_pyelf *out);
+
+/* Open the file found by hs_pyelf_find() again (fd, or <0). */
+int hs_pyelf_open(int pid, const struct hs_pyelf *py);
 
 /* Name of a symbol id, for messages. */
 const char *hs_pysym_name(enum hs_pysym sym);

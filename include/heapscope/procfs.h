@@ -14,8 +14,9 @@
  * "/usr/lib/libpython3.12.so" -> "/proc/42/root/usr/lib/libpython3.12.so". */
 int hs_procfs_path(int pid, const char *path, char *out, size_t outlen);
 
-/* Open a file the target maps (read-only, O_CLOEXEC).  Returns fd or <0. */
-int hs_procfs_open_mapped(int pid, const char *path);
+/* Open a file of the target's filesystem view read-only, resolving the
+ * path (and its symlinks) inside the target's root.  Returns fd or <0. */
+int hs_procfs_open_in_root(int pid, const char *path);
 
 /* The target's executable: the path it was started from (as its maps
  * show it) and a path we can open it by, even if it was deleted or lives

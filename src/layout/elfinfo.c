@@ -312,6 +312,18 @@ static int looks_like_python(const char *path)
 	return strncmp(base, "libpython", 9) == 0 || strncmp(base, "python", 6) == 0;
 }
 
+int hs_pyelf_open(int pid, const struct hs_pyelf *py)
+{
+	char exe[64];
+	int fd;
+
+	if (!py->from_exe)
+		return hs_procfs_open_in_root(pid, py->path);
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+	fd = open(exe, O_RDONLY | O_CLOEXEC);
+	return fd >= 0 ? fd : hs_error(HS_EIO, "cannot open %s", exe);
+}
+
 int hs_pyelf_find(int pid, const struct hs_maps *maps, struct hs_pyelf *out)
 {
 	char exe[PATH_MAX], exe_open[64];
@@ -339,11 +351,8 @@ int hs_pyelf_find(int pid, const struct hs_maps *maps, struct hs_pyelf *out)
 				continue;
 			memset(out, 0, sizeof(*out));
 			snprintf(out->path, sizeof(out->path), "%s", m->path);
-			if (pass == 1)
-				snprintf(out->open_path, sizeof(out->open_path), "%s", exe_open);
-			else
-				hs_procfs_path(pid, m->path, out->open_path, sizeof(out->open_path));
-			fd = open(out->open_path, O_RDONLY | O_CLOEXEC);
+			out->from_exe = pass == 1;
+			fd = hs_pyelf_open(pid, out);
 			if (fd < 0)
 				continue;
 			found = inspect(fd, maps, out);

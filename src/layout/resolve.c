@@ -1,10 +1,12 @@
 #include "heapscope/resolve.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "heapscope/debugfile.h"
 #include "heapscope/dwarf.h"
 #include "heapscope/error.h"
 #include "heapscope/target.h"
@@ -41,14 +43,23 @@ static int check_essential(const struct hs_python *py)
 	return hs_layout_validate(l);
 }
 
-static int load_dwarf(struct hs_python *py)
+/* DWARF of the binary itself, else of its separate debug file. */
+static int load_dwarf(int pid, struct hs_python *py, struct hs_layout *out)
 {
-	int fd = open(py->elf.open_path, O_RDONLY | O_CLOEXEC), err;
+	char where[PATH_MAX + 64];
+	int fd = hs_pyelf_open(pid, &py->elf), err;
 
 	if (fd < 0)
 		return hs_error(HS_ENOLAYOUT, "cannot open %s", py->elf.path);
-	hs_layout_init(&py->layout);
-	err = hs_dwarf_load_layout(fd, py->elf.path, &py->layout);
+	hs_layout_init(out);
+	err = hs_dwarf_load_layout(fd, py->elf.path, out);
+	close(fd);
+	if (err != HS_ENOLAYOUT)
+		return err;
+	fd = hs_debugfile_open(pid, &py->elf, where, sizeof(where));
+	if (fd < 0)
+		return fd;
+	err = hs_dwarf_load_layout(fd, where, out);
 	close(fd);
 	return err;
 }
@@ -74,7 +85,7 @@ int hs_python_resolve(int pid, const struct hs_maps *maps,
 	if (force != HS_SRC_NONE && force != HS_SRC_DWARF)
 		return hs_error(HS_ENOLAYOUT, "layout source %s is not available yet",
 				hs_layout_source_name(force));
-	err = load_dwarf(out);
+	err = load_dwarf(pid, out, &out->layout);
 	if (err == HS_ENOLAYOUT)
 		return hs_error(HS_ENOLAYOUT,
 				"%s has no debug info (DWARF) for Python %s; install the "

@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,17 +24,38 @@ int hs_procfs_path(int pid, const char *path, char *out, size_t outlen)
 	return 0;
 }
 
-int hs_procfs_open_mapped(int pid, const char *path)
+/*
+ * Resolve `path` with the target's root as "/": symlinks and ".." inside
+ * the target's tree cannot lead out of it (a plain open of
+ * /proc/PID/root/link would follow an absolute symlink from *our* root).
+ */
+int hs_procfs_open_in_root(int pid, const char *path)
 {
-	char full[4096];
-	int fd, err;
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	char root[64], full[4096];
+	int rootfd, fd, err;
 
-	if ((err = hs_procfs_path(pid, path, full, sizeof(full))) < 0)
-		return err;
-	fd = open(full, O_RDONLY | O_CLOEXEC);
+	snprintf(root, sizeof(root), "/proc/%d/root", pid);
+	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return hs_error(hs_error_from_errno(errno), "cannot open %s: %s", root,
+				strerror(errno));
+	fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	err = errno;
+	close(rootfd);
+	if (fd < 0 && err == ENOSYS) {
+		/* kernels before 5.6: the best we can do is the plain path */
+		if ((err = hs_procfs_path(pid, path, full, sizeof(full))) < 0)
+			return err;
+		fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		err = errno;
+	}
 	if (fd < 0)
-		return hs_error(hs_error_from_errno(errno), "cannot open %s: %s",
-				full, strerror(errno));
+		return hs_error(hs_error_from_errno(err), "cannot open %s in the root of PID %d: %s",
+				path, pid, strerror(err));
 	return fd;
 }
 

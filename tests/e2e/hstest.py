@@ -94,11 +94,13 @@ def _version_key(version, name):
     return None
 
 
-def interpreter_version(python, timeout=30):
+def interpreter_version(python, timeout=30, chroot=None):
     """platform.python_version() of an interpreter, or None."""
+    prefix = ["chroot", chroot] if chroot else []
     try:
         out = subprocess.run(
-            [python, "-c", "import platform; print(platform.python_version())"],
+            prefix + [python, "-c",
+                      "import platform; print(platform.python_version())"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=timeout,
             universal_newlines=True)
     except (OSError, subprocess.SubprocessError):
@@ -162,6 +164,43 @@ def python_or_skip(version, python=None):
         skip("no Python %s interpreter found (looked in %s)"
              % (version, ", ".join(looked)))
     return exe
+
+
+MAKE_CHROOT = os.path.join(os.path.dirname(HERE), "chroots", "make-chroot")
+
+
+def chroot_or_skip(name):
+    """Directory of the cached chroot `name`, made on first use, or exit 77
+    when it cannot be made on this machine (make-chroot says why)."""
+    base = os.environ.get("HEAPSCOPE_CHROOT_DIR",
+                          "/var/cache/heapscope/chroots")
+    try:
+        res = subprocess.run([MAKE_CHROOT, name], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, timeout=1800,
+                             universal_newlines=True)
+    except (OSError, subprocess.SubprocessError) as e:
+        die("make-chroot %s: %s" % (name, e))
+    if res.returncode == EXIT_SKIP:
+        skip(res.stderr.strip() or "chroot %s cannot be made" % name)
+    if res.returncode != 0:
+        die("make-chroot %s failed (%d): %s" % (name, res.returncode,
+                                                 res.stderr.strip()))
+    root = os.path.join(base, name)
+    # targets (like processes in a container) expect a /proc of their own
+    proc = os.path.join(root, "proc")
+    if not os.path.ismount(proc):
+        subprocess.run(["mount", "-t", "proc", "proc", proc],
+                       stderr=subprocess.DEVNULL)
+        if not os.path.ismount(proc):
+            die("cannot mount /proc in chroot %s" % root)
+    return root
+
+
+def chroot_python_or_skip(root, python):
+    """`python` (a path inside the chroot) if it exists there, else 77."""
+    if not os.access(os.path.join(root, python.lstrip("/")), os.X_OK):
+        skip("interpreter %s not found in chroot %s" % (python, root))
+    return python
 
 
 # --------------------------------------------------------------------------
@@ -263,8 +302,9 @@ class Target(object):
     """
 
     def __init__(self, python, scale=1, freeze=False, threads=2,
-                 ready_timeout=None, extra_args=()):
+                 ready_timeout=None, extra_args=(), chroot=None):
         self.python = python
+        self.chroot = chroot        # run `python` inside this root dir
         self.scale = scale
         self.freeze = freeze
         self.threads = threads
@@ -291,15 +331,33 @@ class Target(object):
         return False
 
     def start(self):
-        self.tmpdir = tempfile.mkdtemp(prefix="hs-e2e-")
+        inner = lambda p: p        # path as the target sees it
+        if self.chroot:
+            # the target's files must live inside its root: copy them there
+            tmp = os.path.join(self.chroot, "tmp")
+            self.tmpdir = tempfile.mkdtemp(prefix="hs-e2e-", dir=tmp)
+            for name in os.listdir(TARGETS):
+                if name.endswith(".py"):
+                    shutil.copy(os.path.join(TARGETS, name), self.tmpdir)
+            heap_target = os.path.join(self.tmpdir, "heap_target.py")
+            root = os.path.realpath(self.chroot)
+            inner = lambda p: "/" + os.path.relpath(os.path.realpath(p), root)
+            prefix = ["chroot", self.chroot]
+        else:
+            self.tmpdir = tempfile.mkdtemp(prefix="hs-e2e-")
+            heap_target = HEAP_TARGET
+            prefix = []
         fifo = os.path.join(self.tmpdir, "ready.fifo")
         truth = os.path.join(self.tmpdir, "truth.json")
         self.stderr_path = os.path.join(self.tmpdir, "target.stderr")
         os.mkfifo(fifo, 0o600)
         # open our end first (non-blocking) so the target's open never blocks
         rfd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-        cmd = [self.python, HEAP_TARGET, "--ready", fifo, "--truth", truth,
-               "--scale", str(self.scale), "--threads", str(self.threads)]
+        # chroot(8) execs the interpreter, so the PID stays the target's
+        cmd = prefix + [self.python, inner(heap_target), "--ready",
+                        inner(fifo), "--truth", inner(truth),
+                        "--scale", str(self.scale), "--threads",
+                        str(self.threads)]
         if self.freeze:
             cmd.append("--freeze")
         cmd.extend(self.extra_args)

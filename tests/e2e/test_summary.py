@@ -366,6 +366,10 @@ def main(argv=None):
     ap.add_argument("--scale", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--layout-source", default=None)
+    ap.add_argument("--chroot", default=None, metavar="NAME",
+                    help="run the target in this chroot (made by "
+                    "tests/chroots/make-chroot NAME); --python is then "
+                    "the interpreter's path inside it")
     ap.add_argument("--timeout", type=float, default=None,
                     help="seconds per heapscope run (default 120 + 4*scale)")
     args = ap.parse_args(argv)
@@ -373,8 +377,15 @@ def main(argv=None):
         ap.error("--python-version or --python is required")
     hstest.install_signal_handlers()
 
-    python = hstest.python_or_skip(args.python_version, args.python)
-    version = hstest.interpreter_version(python)
+    root = None
+    if args.chroot:
+        if not args.python:
+            ap.error("--chroot needs --python (a path inside the chroot)")
+        root = hstest.chroot_or_skip(args.chroot)
+        python = hstest.chroot_python_or_skip(root, args.python)
+    else:
+        python = hstest.python_or_skip(args.python_version, args.python)
+    version = hstest.interpreter_version(python, chroot=root)
     if version is None:
         hstest.die("cannot run %s" % python)
     if args.python_version and not (version == args.python_version or
@@ -391,7 +402,7 @@ def main(argv=None):
     name = "e2e-summary-%s%s" % (version, "-frozen" if args.freeze else "")
     try:
         with hstest.Target(python, scale=args.scale, freeze=args.freeze,
-                           threads=args.threads) as t:
+                           threads=args.threads, chroot=root) as t:
             truth = t.truth
             log("target pid %d: %d objects / %d bytes in %d kinds (ground "
                 "truth; gc objects %d; build %.2f s, truth %.2f s)"
