@@ -57,6 +57,7 @@ struct hs_capture {
 	double copy_ms;          /* process_vm_readv time inside the pause */
 	uint64_t bytes_read;
 	unsigned regions_short;  /* mappings that could be read only in part */
+	unsigned guard_pages;    /* unreadable pages inside mappings (stack guards), left zero */
 	unsigned signals_passed;
 };
 

@@ -21,6 +21,7 @@ void report_target_json(struct hs_json *j, const struct session *s)
 	hs_json_double(j, "walk_ms", s->walk_ms);
 	hs_json_double(j, "total_ms", s->total_ms);
 	hs_json_uint(j, "signals_passed", s->cap.signals_passed);
+	hs_json_uint(j, "guard_pages", s->cap.guard_pages);
 	hs_json_end_object(j);
 }
 

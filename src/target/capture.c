@@ -9,6 +9,7 @@
 #include "heapscope/target.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +17,13 @@
 #include <sys/uio.h>
 
 #include "heapscope/error.h"
+#include "heapscope/log.h"
 
 /* One process_vm_readv call copies at most this much, so a fault in one
  * mapping only loses the rest of that chunk. */
 #define COPY_CHUNK (256u << 20)
+#define PAGE 4096
+#define MAX_HOLE (64u << 20) /* unreadable bytes skipped inside one mapping */
 
 struct buffer {
 	uint64_t start;
@@ -102,7 +106,29 @@ static int prepare_buffers(const struct hs_maps *maps, uint64_t max_bytes,
 
 /* Copy [start, start+len) of the target; returns bytes copied (a mapping
  * can end early, e.g. a file mapping past the end of its file). */
-static size_t copy_range(int pid, uint64_t start, void *dst, size_t len, int *err)
+/* Whether one page of the target can be read. */
+static bool page_readable(int pid, uint64_t addr, void *scratch)
+{
+	struct iovec local = {scratch, PAGE};
+	struct iovec remote = {(void *)(uintptr_t)addr, PAGE};
+	ssize_t n;
+
+	do
+		n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+	while (n < 0 && errno == EINTR);
+	return n == PAGE;
+}
+
+/*
+ * Copy [start, start+len) into dst.  Pages that cannot be read inside an
+ * otherwise readable mapping — guard regions that glibc installs at the
+ * bottom of thread stacks with MADV_GUARD_INSTALL (Linux 6.13+) — are left
+ * zero and counted in *holes; the copy goes on after them, so the stack
+ * above the guard is captured.  Returns the bytes covered; less than len
+ * when the rest cannot be read at all (or the process went away: *err).
+ */
+static size_t copy_range(int pid, uint64_t start, void *dst, size_t len, int *err,
+			 unsigned *holes)
 {
 	size_t done = 0;
 
@@ -111,17 +137,29 @@ static size_t copy_range(int pid, uint64_t start, void *dst, size_t len, int *er
 		struct iovec local = {(char *)dst + done, want};
 		struct iovec remote = {(void *)(uintptr_t)(start + done), want};
 		ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+		size_t skip = 0;
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			if (n < 0 && (errno == ESRCH || errno == EPERM))
-				*err = hs_error(hs_error_from_errno(errno),
-						"cannot read memory of PID %d: %s", pid,
-						strerror(errno));
+		if (n < 0 && (errno == ESRCH || errno == EPERM)) {
+			*err = hs_error(hs_error_from_errno(errno), "cannot read memory of PID %d: %s",
+					pid, strerror(errno));
 			break;
 		}
-		done += (size_t)n;
+		if (n > 0) {
+			done += (size_t)n;
+			continue;
+		}
+		/* unreadable page at start+done (done is page-aligned: reads
+		 * stop at page boundaries): find where reading resumes */
+		while (done + skip < len && skip < MAX_HOLE &&
+		       !page_readable(pid, start + done + skip, (char *)dst + done + skip))
+			skip += PAGE;
+		if (done + skip >= len || skip >= MAX_HOLE)
+			break;
+		memset((char *)dst + done, 0, skip);
+		*holes += (unsigned)(skip / PAGE);
+		done += skip;
 	}
 	return done;
 }
@@ -165,10 +203,14 @@ static int copy_mappings(struct hs_capture *cap, struct buffer *bufs, size_t nbu
 		for (size_t k = i; k <= last && !err; k++) {
 			const struct hs_map *m = &maps->items[k];
 			size_t want = m->end - m->start;
-			size_t n = copy_range(cap->pid, m->start, data + got, want, &err);
+			size_t n = copy_range(cap->pid, m->start, data + got, want, &err,
+					      &cap->guard_pages);
 
 			got += n;
 			if (n < want) {
+				hs_debug("short read: %zu of %zu bytes of %llx-%llx %s", n, want,
+					 (unsigned long long)m->start, (unsigned long long)m->end,
+					 m->path);
 				cap->regions_short++;
 				last = k;
 			}
@@ -287,6 +329,7 @@ int hs_capture_raw_copy(int pid, double *ms, uint64_t *bytes)
 	struct hs_maps maps = {0};
 	struct buffer *bufs = NULL;
 	size_t nbufs = 0;
+	unsigned holes = 0;
 	int err = 0;
 	double t0;
 
@@ -296,7 +339,7 @@ int hs_capture_raw_copy(int pid, double *ms, uint64_t *bytes)
 	*bytes = 0;
 	t0 = hs_now_ms();
 	for (size_t i = 0; i < nbufs && !err; i++)
-		*bytes += copy_range(pid, bufs[i].start, bufs[i].data, bufs[i].len, &err);
+		*bytes += copy_range(pid, bufs[i].start, bufs[i].data, bufs[i].len, &err, &holes);
 	*ms = hs_now_ms() - t0;
 out:
 	free_buffers(bufs, nbufs);
