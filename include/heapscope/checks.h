@@ -36,7 +36,7 @@ struct hs_check {
 	enum hs_check_status status;
 };
 
-#define HS_CHECKS_MAX 128
+#define HS_CHECKS_MAX 256
 
 struct hs_check_list {
 	struct hs_check items[HS_CHECKS_MAX];

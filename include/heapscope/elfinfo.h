@@ -47,12 +47,57 @@
 	S(WEAKPROXY, "_PyWeakref_ProxyType")             \
 	S(WEAKCALLPROXY, "_PyWeakref_CallableProxyType") \
 	S(SUBTYPE_TRAVERSE, "subtype_traverse")          \
+	S(NEGATIVE_REFCOUNT, "_Py_NegativeRefcount") /* Py_REF_DEBUG builds only */ \
 
 enum hs_pysym {
 #define HS_PYSYM_ENUM(id, name) HS_SYM_##id,
 	HS_PY_SYMBOLS(HS_PYSYM_ENUM)
 #undef HS_PYSYM_ENUM
 	HS_SYM_COUNT
+};
+
+/* F(id, name) — exported functions whose machine code states struct
+ * offsets (see codecheck.h); looked up as STT_FUNC in .dynsym, then .symtab */
+#define HS_PY_FUNCS(F)                                            \
+	F(INTERP_HEAD, "PyInterpreterState_Head")                 \
+	F(INTERP_NEXT, "PyInterpreterState_Next")                 \
+	F(INTERP_THREAD_HEAD, "PyInterpreterState_ThreadHead")    \
+	F(INTERP_GET_DICT, "PyInterpreterState_GetDict")          \
+	F(THREAD_NEXT, "PyThreadState_Next")                      \
+	F(THREAD_GET_DICT, "PyThreadState_GetDict")               \
+	F(GC_IS_ENABLED, "PyGC_IsEnabled")                        \
+	F(IMPORT_GET_MODULE_DICT, "PyImport_GetModuleDict")       \
+	F(TYPE_GET_FLAGS, "PyType_GetFlags")                      \
+	F(FUNC_GET_CODE, "PyFunction_GetCode")                    \
+	F(FUNC_GET_GLOBALS, "PyFunction_GetGlobals")              \
+	F(FUNC_GET_MODULE, "PyFunction_GetModule")                \
+	F(FUNC_GET_DEFAULTS, "PyFunction_GetDefaults")            \
+	F(FUNC_GET_KW_DEFAULTS, "PyFunction_GetKwDefaults")       \
+	F(FUNC_GET_CLOSURE, "PyFunction_GetClosure")              \
+	F(FUNC_GET_ANNOTATIONS, "PyFunction_GetAnnotations")      \
+	F(METHOD_FUNCTION, "PyMethod_Function")                   \
+	F(METHOD_SELF, "PyMethod_Self")                           \
+	F(CELL_GET, "PyCell_Get")                                 \
+	F(MODULE_GET_DICT, "PyModule_GetDict")                    \
+	F(LIST_GET_ITEM, "PyList_GetItem")                        \
+	F(LIST_SIZE, "PyList_Size")                               \
+	F(TUPLE_GET_ITEM, "PyTuple_GetItem")                      \
+	F(TUPLE_SIZE, "PyTuple_Size")                             \
+	F(DICT_SIZE, "PyDict_Size")                               \
+	F(SET_SIZE, "PySet_Size")                                 \
+	F(BYTEARRAY_SIZE, "PyByteArray_Size")                     \
+	F(UNICODE_GET_LENGTH, "PyUnicode_GetLength")              \
+	F(TYPE_GET_MODULE, "PyType_GetModule")                    \
+	F(FRAME_GET_CODE, "PyFrame_GetCode")                      \
+	F(FRAME_GET_BACK, "PyFrame_GetBack")                      \
+	F(THREAD_GET_FRAME, "PyThreadState_GetFrame")             \
+	F(GEN_GET_CODE, "PyGen_GetCode")
+
+enum hs_pyfunc {
+#define HS_PYFUNC_ENUM(id, name) HS_FUNC_##id,
+	HS_PY_FUNCS(HS_PYFUNC_ENUM)
+#undef HS_PYFUNC_ENUM
+	HS_FUNC_COUNT
 };
 
 struct hs_pyelf {
@@ -66,6 +111,10 @@ struct hs_pyelf {
 	char version[32];      /* "3.12.1" */
 	char version_from[32]; /* "Py_Version", "rodata string", ... */
 	char build_id[41];     /* hex, "" if none */
+	uint64_t func[HS_FUNC_COUNT];      /* target addresses, 0 if not found */
+	uint64_t func_size[HS_FUNC_COUNT]; /* st_size, 0 if unknown */
+	/* PT_GNU_RELRO in the target: read-only once relocated (the GOT) */
+	uint64_t relro_start, relro_end;
 };
 
 /*
@@ -80,5 +129,8 @@ int hs_pyelf_open(int pid, const struct hs_pyelf *py);
 
 /* Name of a symbol id, for messages. */
 const char *hs_pysym_name(enum hs_pysym sym);
+
+/* Name of a function id ("PyThreadState_Next"). */
+const char *hs_pyfunc_name(enum hs_pyfunc func);
 
 #endif

@@ -26,6 +26,7 @@ struct cli_opts {
 	bool all;
 	long top;
 	enum hs_layout_source layout_source;
+	const char *layout_table; /* --layout-table FILE, or NULL */
 	uint64_t max_capture;
 	int verbose;
 };

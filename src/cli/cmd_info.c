@@ -21,6 +21,23 @@ static void print_json(const struct session *s)
 	hs_json_string(&j, "layout_source", hs_layout_source_name(s->py.layout.source));
 	hs_json_string(&j, "layout_detail", s->py.layout.source_detail);
 	hs_json_double(&j, "layout_ms", s->py.resolve_ms);
+	hs_json_bool(&j, "debug_build", s->py.debug_build);
+	if (s->py.debug_offsets_note[0])
+		hs_json_string(&j, "debug_offsets_unused", s->py.debug_offsets_note);
+	hs_json_begin_array(&j, "layout_checks");
+	for (unsigned i = 0; i < s->py.checks.count; i++) {
+		const struct hs_check *c = &s->py.checks.items[i];
+
+		hs_json_begin_object(&j, NULL);
+		hs_json_string(&j, "source", c->source);
+		hs_json_string(&j, "states", c->what);
+		hs_json_int(&j, "layout", c->expected);
+		if (c->status != HS_CHECK_UNAVAILABLE)
+			hs_json_int(&j, "binary", c->derived);
+		hs_json_string(&j, "result", hs_check_status_name(c->status));
+		hs_json_end_object(&j);
+	}
+	hs_json_end_array(&j);
 	hs_json_end_object(&j);
 	hs_json_begin_array(&j, "threads");
 	for (size_t i = 0; i < s->graph.thread_count; i++) {
@@ -41,6 +58,27 @@ static void print_json(const struct session *s)
 	hs_json_finish(&j);
 }
 
+static void print_checks(const struct hs_check_list *list)
+{
+	printf("layout checks:  %u ok, %u corrected, %u unavailable, %u mismatched\n",
+	       hs_checks_count(list, HS_CHECK_OK), hs_checks_count(list, HS_CHECK_CORRECTED),
+	       hs_checks_count(list, HS_CHECK_UNAVAILABLE), hs_checks_count(list, HS_CHECK_MISMATCH));
+	for (unsigned i = 0; i < list->count; i++) {
+		const struct hs_check *c = &list->items[i];
+
+		printf("  %-11s %-44s %-36s", hs_check_status_name(c->status), c->source, c->what);
+		if (c->status == HS_CHECK_UNAVAILABLE)
+			printf(" layout %lld\n", (long long)c->expected);
+		else if (c->expected == c->derived)
+			printf(" %lld\n", (long long)c->derived);
+		else
+			printf(" layout %lld, binary %lld\n", (long long)c->expected,
+			       (long long)c->derived);
+	}
+	if (list->dropped)
+		printf("  (%u more checks not listed)\n", list->dropped);
+}
+
 static void print_text(const struct session *s)
 {
 	printf("PID %d: Python %s (version from %s)\n", s->pid, s->py.elf.version,
@@ -49,6 +87,9 @@ static void print_text(const struct session *s)
 	       s->py.elf.build_id);
 	printf("layouts:        %s (%s, %.1f ms)\n", hs_layout_source_name(s->py.layout.source),
 	       s->py.layout.source_detail, s->py.resolve_ms);
+	if (s->py.debug_offsets_note[0])
+		printf("                (_Py_DebugOffsets not used: %s)\n", s->py.debug_offsets_note);
+	print_checks(&s->py.checks);
 	printf("threads:        %zu Python, %zu OS\n", s->graph.thread_count, s->cap.os_threads);
 	for (size_t i = 0; i < s->graph.thread_count; i++)
 		printf("  thread %llu (TID %llu): %u frames\n",

@@ -6,6 +6,7 @@
 #define COMMON_OPTIONS                                                            \
 	{"json", 0, NULL, "print one JSON document (see README for the fields)"},  \
 	{"layout-source", 0, "SRC", "auto, debug-offsets, dwarf or table (default auto)"}, \
+	{"layout-table", 0, "FILE", "use this layout table (python-layouts/ format) instead of the shipped ones; it is checked like them"}, \
 	{"max-capture", 0, "MiB", "refuse targets with more writable memory than this"}, \
 	{"verbose", 'v', NULL, "more detail on stderr"},                            \
 	{"help", 'h', NULL, "show this help"}

@@ -66,6 +66,8 @@ static int apply(const struct command *cmd, const struct option_spec *o,
 		if (parse_long(arg, 1, 1L << 30, &v) < 0)
 			return usage_error(cmd, "--max-capture needs a size in MiB, not '%s'", arg);
 		opts->max_capture = (uint64_t)v << 20;
+	} else if (!strcmp(o->name, "layout-table")) {
+		opts->layout_table = arg;
 	} else if (!strcmp(o->name, "layout-source")) {
 		if (!strcmp(arg, "auto"))
 			opts->layout_source = HS_SRC_NONE;

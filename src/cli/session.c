@@ -58,6 +58,7 @@ int session_open(const struct cli_opts *opts, struct session *s)
 		.stop_timeout_ms = 3000,
 	};
 	struct hs_maps maps = {0};
+	struct hs_memsrc *live;
 	double t0 = hs_now_ms(), t1;
 	int err;
 
@@ -73,7 +74,15 @@ int session_open(const struct cli_opts *opts, struct session *s)
 	/* everything that needs no pause happens before it */
 	if ((err = hs_maps_read(s->pid, &maps)) < 0)
 		return err;
-	err = hs_python_resolve(s->pid, &maps, opts->layout_source, &s->py);
+	/* the layout checks read constant data and code of the running process */
+	if (!(live = hs_live_memsrc_new(s->pid))) {
+		hs_maps_release(&maps);
+		return hs_error(HS_ENOMEM, "out of memory");
+	}
+	err = hs_python_resolve(s->pid, &maps, live,
+				&(struct hs_resolve_opts){opts->layout_source, opts->layout_table},
+				&s->py);
+	hs_memsrc_free(live);
 	hs_maps_release(&maps);
 	if (err < 0)
 		return err;

@@ -234,6 +234,72 @@ static void read_build_id(Elf *elf, struct hs_pyelf *py)
 			 ((const unsigned char *)data->d_buf)[desc_off + i]);
 }
 
+static const char *const func_names[HS_FUNC_COUNT] = {
+#define HS_PYFUNC_NAME(id, name) [HS_FUNC_##id] = name,
+	HS_PY_FUNCS(HS_PYFUNC_NAME)
+#undef HS_PYFUNC_NAME
+};
+
+const char *hs_pyfunc_name(enum hs_pyfunc func)
+{
+	return func < HS_FUNC_COUNT ? func_names[func] : "?";
+}
+
+/* The HS_PY_FUNCS functions (STT_FUNC, defined), .dynsym first. */
+static void read_functions(Elf *elf, struct hs_pyelf *py)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		Elf_Scn *scn = NULL;
+
+		while ((scn = elf_nextscn(elf, scn))) {
+			GElf_Shdr shdr;
+			Elf_Data *data;
+			size_t n;
+
+			if (!gelf_getshdr(scn, &shdr) ||
+			    shdr.sh_type != (pass ? SHT_SYMTAB : SHT_DYNSYM) ||
+			    !shdr.sh_entsize || !(data = elf_getdata(scn, NULL)))
+				continue;
+			n = shdr.sh_size / shdr.sh_entsize;
+			for (size_t i = 0; i < n && i < MAX_SYMBOLS; i++) {
+				GElf_Sym sym;
+				const char *name;
+
+				if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
+				    !sym.st_value || GELF_ST_TYPE(sym.st_info) != STT_FUNC)
+					continue;
+				name = elf_strptr(elf, shdr.sh_link, sym.st_name);
+				if (!name || name[0] != 'P' || name[1] != 'y')
+					continue;
+				for (int f = 0; f < HS_FUNC_COUNT; f++)
+					if (!py->func[f] && strcmp(name, func_names[f]) == 0) {
+						py->func[f] = py->bias + sym.st_value;
+						py->func_size[f] = sym.st_size;
+					}
+			}
+		}
+	}
+}
+
+/* PT_GNU_RELRO: after relocation the loader makes it read-only, so a word
+ * loaded from it (a GOT entry) is a constant of the process. */
+static void read_relro(Elf *elf, struct hs_pyelf *py)
+{
+	size_t n;
+
+	if (elf_getphdrnum(elf, &n) != 0)
+		return;
+	for (size_t i = 0; i < n && i < 256; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_GNU_RELRO) {
+			py->relro_start = py->bias + ph.p_vaddr;
+			py->relro_end = py->relro_start + ph.p_memsz;
+			return;
+		}
+	}
+}
+
 /* vaddr - offset of the PT_LOAD that maps file offset 0 */
 static int first_load_delta(Elf *elf, uint64_t *delta)
 {
@@ -297,6 +363,8 @@ static int inspect(int fd, const struct hs_maps *maps, struct hs_pyelf *py)
 	if (!py->hexversion)
 		version_from_rodata(elf, py);
 	read_build_id(elf, py);
+	read_functions(elf, py);
+	read_relro(elf, py);
 	found = 1;
 out:
 	if (elf)

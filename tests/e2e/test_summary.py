@@ -355,6 +355,57 @@ def check_truth(ck, truth, python_version, ready_tracked):
             % truth["size_errors"])
 
 
+def run_json(ck, heapscope, t, source, timeout, command="summary"):
+    cmd = [heapscope, command, str(t.pid), "--json"]
+    if source:
+        cmd += ["--layout-source", source]
+    res = hstest.run(cmd, timeout)
+    log(res.describe())
+    hstest.check_target_ok(ck, t, "after `%s --json`" % command)
+    if not ck.check(res.returncode == 0 and not res.timed_out,
+                    "`%s` exit status %s: %s" % (" ".join(cmd[1:]), res.returncode,
+                                                  res.stderr.strip()[:300])):
+        return None
+    try:
+        return json.loads(res.stdout)
+    except ValueError as e:
+        ck.fail("`%s` output is not JSON: %s" % (" ".join(cmd[1:]), e))
+        return None
+
+
+def rows_of(doc):
+    rows = {}
+    for r in doc.get("rows", []) if isinstance(doc, dict) else []:
+        if isinstance(r, dict):
+            rows[r.get("kind")] = (r.get("count"), r.get("size"))
+    return rows
+
+
+def check_layout_checks(ck, heapscope, t, source, timeout):
+    """The layout heapscope used must agree with the binary: no check may
+    mismatch (it would have refused), and with shipped tables that were
+    generated for this very layout nothing needs correcting either."""
+    doc = run_json(ck, heapscope, t, source, timeout, command="info")
+    if doc is None:
+        return
+    checks = doc.get("interpreter", {}).get("layout_checks")
+    if not ck.check(isinstance(checks, list), "info --json: no layout_checks"):
+        return
+    by = {}
+    for c in checks:
+        by.setdefault(c.get("result"), []).append(c)
+    summary = ", ".join("%d %s" % (len(v), k) for k, v in sorted(by.items()))
+    log("layout checks: %s" % summary)
+    for c in by.get("corrected", []) + by.get("MISMATCH", []):
+        log("  %s: %s says %s, layout had %s" % (c.get("result"), c.get("source"),
+                                                c.get("binary"), c.get("layout")))
+    ck.check(not by.get("MISMATCH"), "layout checks mismatched: %s" % summary)
+    ck.check(not by.get("corrected"), "layout checks corrected the layout: %s"
+             % summary)
+    ck.check(len(by.get("ok", [])) >= 40, "only %d layout checks passed (%s); "
+             "expected at least 40" % (len(by.get("ok", [])), summary))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--heapscope", required=True)
@@ -366,6 +417,11 @@ def main(argv=None):
     ap.add_argument("--scale", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--layout-source", default=None)
+    ap.add_argument("--expect-source", default=None, metavar="SOURCE",
+                    help="layout_source heapscope must report")
+    ap.add_argument("--same-as", default=None, metavar="SOURCE",
+                    help="also run with --layout-source SOURCE; the rows "
+                    "must be identical")
     ap.add_argument("--chroot", default=None, metavar="NAME",
                     help="run the target in this chroot (made by "
                     "tests/chroots/make-chroot NAME); --python is then "
@@ -443,13 +499,33 @@ def main(argv=None):
                 if isinstance(doc, dict) and isinstance(doc.get("capture"),
                                                         dict):
                     log("capture: %s" % json.dumps(doc["capture"]))
-                jrows = check_document(ck, doc, t.pid, truth,
-                                       res.returncode, args.layout_source)
+                jrows = check_document(ck, doc, t.pid, truth, res.returncode,
+                                       args.expect_source or args.layout_source)
                 tot = doc.get("total") if isinstance(doc, dict) else None
                 if isinstance(tot, dict):
                     jtotal = (tot.get("count"), tot.get("size"))
                 if jrows:
                     compare(ck, truth, jrows)
+
+            # ---- layout checks against the binary (info --json)
+            check_layout_checks(ck, heapscope, t, args.layout_source, timeout)
+
+            # ---- the same heap through another layout source
+            if args.same_as and jrows:
+                other = run_json(ck, heapscope, t, args.same_as, timeout)
+                if other is not None:
+                    orows = rows_of(other)
+                    diff = sorted(k for k in set(jrows) | set(orows)
+                                  if jrows.get(k) != orows.get(k))
+                    ck.check(not diff, "--layout-source %s gives other rows than %s "
+                             "for %d kind(s): %s" % (args.same_as,
+                                                     args.layout_source or "auto",
+                                                     len(diff), ", ".join(
+                                                         "%s %r vs %r" % (k, jrows.get(k), orows.get(k))
+                                                         for k in diff[:8])))
+                    if not diff:
+                        ck.ok("rows identical with --layout-source %s (%d kinds)"
+                              % (args.same_as, len(jrows)))
 
             # ---- text table
             cmd = [heapscope, "summary", str(t.pid)]
