@@ -81,6 +81,12 @@ static struct val cval(int64_t c)
 	return (struct val){B_CONST, c};
 }
 
+/* Machine arithmetic wraps; C's signed arithmetic must not overflow. */
+static int64_t wrap(uint64_t v)
+{
+	return (int64_t)v;
+}
+
 /* --- registers ------------------------------------------------------ */
 
 static const struct {
@@ -154,7 +160,8 @@ static void set_reg(const struct eval *ev, struct path *p, unsigned reg, struct 
 static void slot_drop(struct path *p, int64_t off, unsigned len)
 {
 	for (unsigned i = 0; i < p->nslots;)
-		if (p->slot[i].off < off + (int64_t)len && off < p->slot[i].off + 8)
+		if ((uint64_t)p->slot[i].off - (uint64_t)off < len ||
+		    (uint64_t)off - (uint64_t)p->slot[i].off < 8)
 			p->slot[i] = p->slot[--p->nslots];
 		else
 			i++;
@@ -181,7 +188,7 @@ static void push(struct path *p, struct val v)
 		p->reg[RSP] = UNKNOWN;
 		return;
 	}
-	p->reg[RSP].add -= 8;
+	p->reg[RSP].add = wrap((uint64_t)p->reg[RSP].add - 8);
 	slot_set(p, p->reg[RSP].add, v);
 }
 
@@ -192,7 +199,7 @@ static struct val pop(struct path *p)
 	if (p->reg[RSP].base != B_STACK)
 		return UNKNOWN;
 	v = slot_get(p, p->reg[RSP].add);
-	p->reg[RSP].add += 8;
+	p->reg[RSP].add = wrap((uint64_t)p->reg[RSP].add + 8);
 	return v;
 }
 
@@ -233,13 +240,13 @@ static struct val address(const struct eval *ev, const struct path *p, const cs_
 		if (i.base == B_UNKNOWN || m->scale < 1 || m->scale > 8)
 			return UNKNOWN;
 		if (i.base == B_CONST) {
-			b.add += i.add * m->scale;
+			b.add = wrap((uint64_t)b.add + (uint64_t)i.add * (uint64_t)m->scale);
 		} else {
 			*index = i;
 			*scale = (unsigned)m->scale;
 		}
 	}
-	b.add += m->disp;
+	b.add = wrap((uint64_t)b.add + (uint64_t)m->disp);
 	return b;
 }
 
@@ -252,7 +259,6 @@ static struct val new_load(struct eval *ev, struct val addr, struct val index, u
 	return (struct val){(int32_t)ev->nnodes++, 0};
 }
 
-
 static struct val load(struct eval *ev, const struct path *p, const cs_insn *in,
 		       const x86_op_mem *m, unsigned width)
 {
@@ -262,10 +268,12 @@ static struct val load(struct eval *ev, const struct path *p, const cs_insn *in,
 
 	if (a.base == B_UNKNOWN)
 		return UNKNOWN;
-	if (is_tls_segment(m))
-		/* fs:[c] is a thread-local; fs:[reg] (initial-exec) has c from the GOT */
-		return a.base == B_CONST && !scale ? new_load(ev, (struct val){B_TLS, a.add}, index, 0, width)
-						   : UNKNOWN;
+	if (is_tls_segment(m)) {
+		/* fs:[c] reads a thread-local (fs:[reg] too: reg holds c, from the GOT) */
+		if (a.base != B_CONST || scale)
+			return UNKNOWN;
+		return new_load(ev, (struct val){B_TLS, a.add}, index, 0, width);
+	}
 	if (a.base == B_STACK)
 		return scale ? UNKNOWN : narrow(ev, slot_get(p, a.add), width);
 	if (a.base == B_CONST && !scale && width == 8 && in_relro(ev, a.add, 8))
@@ -312,14 +320,14 @@ static struct val arith(unsigned id, struct val a, struct val b, bool same_reg)
 	switch (id) {
 	case X86_INS_ADD:
 		if (b.base == B_CONST)
-			return (struct val){a.base, (int64_t)((uint64_t)a.add + (uint64_t)b.add)};
+			return (struct val){a.base, wrap((uint64_t)a.add + (uint64_t)b.add)};
 		if (a.base == B_CONST)
-			return (struct val){b.base, (int64_t)((uint64_t)a.add + (uint64_t)b.add)};
+			return (struct val){b.base, wrap((uint64_t)a.add + (uint64_t)b.add)};
 		return UNKNOWN;
 	case X86_INS_SUB:
 		if (b.base == B_CONST || b.base == a.base)
 			return (struct val){b.base == B_CONST ? a.base : B_CONST,
-					    (int64_t)((uint64_t)a.add - (uint64_t)b.add)};
+					    wrap((uint64_t)a.add - (uint64_t)b.add)};
 		return UNKNOWN;
 	case X86_INS_OR:
 		if (b.base == B_CONST && b.add == -1)
@@ -390,9 +398,10 @@ static void call(struct eval *ev, struct path *p, const cs_insn *in)
 		p->reg[clobbered[i]] = UNKNOWN;
 	/* __tls_get_addr is the function called with a pointer into the GOT
 	 * (its tls_index): it returns the address of a thread-local */
-	p->reg[RAX].base = op->type == X86_OP_IMM && rdi.base == B_CONST &&
-				   in_relro(ev, rdi.add, 16) ? B_TLS : B_CALL;
-	p->reg[RAX].add = 0;
+	if (op->type == X86_OP_IMM && rdi.base == B_CONST && in_relro(ev, rdi.add, 16))
+		p->reg[RAX] = (struct val){B_TLS, 0};
+	else
+		p->reg[RAX] = (struct val){B_CALL, 0};
 	if (p->reg[RSP].base != B_STACK)
 		return;
 	for (unsigned i = 0; i < p->nslots;) { /* the callee's frame is gone */
@@ -476,7 +485,7 @@ static void branch(struct eval *ev, struct path *p, const cs_insn *in, uint64_t 
 	struct path taken = *p;
 
 	if (zero >= 0 && in->id == X86_INS_JE)
-		;
+		taken.reg[zero] = cval(0);
 	else if (zero >= 0 && in->id == X86_INS_JNE)
 		p->reg[zero] = cval(0);
 	fork_at(ev, &taken, target);
@@ -552,7 +561,7 @@ static bool step(struct eval *ev, struct path *p, const cs_insn *in)
 		}
 		break;
 	case X86_INS_PUSH:
-		if (n == 1) {
+		if (n == 1 && op[0].size == 8) {
 			push(p, operand(ev, p, in, &op[0]));
 			return true;
 		}
@@ -571,7 +580,8 @@ static bool step(struct eval *ev, struct path *p, const cs_insn *in)
 		call(ev, p, in);
 		return true;
 	case X86_INS_RET:
-		ev->ret[ev->nret++] = p->reg[RAX];
+		if (ev->nret < MAX_PATHS) /* always: each path returns once */
+			ev->ret[ev->nret++] = p->reg[RAX];
 		return false;
 	case X86_INS_JMP:
 		if (n == 1 && op[0].type == X86_OP_IMM) {
@@ -856,6 +866,9 @@ struct check_def {
 	int min_minor, max_minor;  /* Python 3.x where the code has this shape */
 };
 
+/* Each range was verified against DWARF on pyenv 3.8-3.13, Debian's 3.11
+ * and Debian sid's 3.13-3.15.  Where a version is left out, the function
+ * does not state the field reliably there (noted below). */
 static const struct check_def check_defs[] = {
 	{HS_FUNC_INTERP_HEAD, HS_CC_GLOBAL, HS_F_RT_INTERP_HEAD, ONE_FIELD, 8, 15},
 	{HS_FUNC_INTERP_NEXT, HS_CC_ARG0_FIELD, HS_F_IS_NEXT, ONE_FIELD, 8, 15},
@@ -864,6 +877,7 @@ static const struct check_def check_defs[] = {
 	{HS_FUNC_GC_IS_ENABLED, HS_CC_CURRENT_FIELD, HS_F_IS_GC, HS_F_GCS_ENABLED, 10, 15},
 	{HS_FUNC_IMPORT_GET_MODULE_DICT, HS_CC_CURRENT_FIELD, HS_F_IS_MODULES, ONE_FIELD, 8, 15},
 	{HS_FUNC_THREAD_NEXT, HS_CC_ARG0_FIELD, HS_F_TS_NEXT, ONE_FIELD, 8, 15},
+	/* 3.9+ calls _PyThreadState_GetDict(): inlined by some builds only */
 	{HS_FUNC_THREAD_GET_DICT, HS_CC_CURRENT_FIELD, HS_F_TS_DICT, ONE_FIELD, 8, 8},
 	{HS_FUNC_TYPE_GET_FLAGS, HS_CC_ARG0_FIELD, HS_F_TP_FLAGS, ONE_FIELD, 8, 15},
 	{HS_FUNC_FUNC_GET_CODE, HS_CC_ARG0_FIELD, HS_F_FN_CODE, ONE_FIELD, 8, 15},
@@ -872,6 +886,7 @@ static const struct check_def check_defs[] = {
 	{HS_FUNC_FUNC_GET_DEFAULTS, HS_CC_ARG0_FIELD, HS_F_FN_DEFAULTS, ONE_FIELD, 8, 15},
 	{HS_FUNC_FUNC_GET_KW_DEFAULTS, HS_CC_ARG0_FIELD, HS_F_FN_KWDEFAULTS, ONE_FIELD, 8, 15},
 	{HS_FUNC_FUNC_GET_CLOSURE, HS_CC_ARG0_FIELD, HS_F_FN_CLOSURE, ONE_FIELD, 8, 15},
+	/* 3.10+ turns a tuple into a dict in a loop; 3.14 calls out */
 	{HS_FUNC_FUNC_GET_ANNOTATIONS, HS_CC_ARG0_FIELD, HS_F_FN_ANNOTATIONS, ONE_FIELD, 8, 9},
 	{HS_FUNC_METHOD_FUNCTION, HS_CC_ARG0_FIELD, HS_F_METH_FUNC, ONE_FIELD, 8, 15},
 	{HS_FUNC_METHOD_SELF, HS_CC_ARG0_FIELD, HS_F_METH_SELF, ONE_FIELD, 8, 15},
@@ -889,8 +904,10 @@ static const struct check_def check_defs[] = {
 	{HS_FUNC_FRAME_GET_CODE, HS_CC_ARG0_FIELD, HS_F_FR_CODE, ONE_FIELD, 9, 10},
 	{HS_FUNC_FRAME_GET_CODE, HS_CC_ARG0_PTR, HS_F_FR_IFRAME, ONE_FIELD, 11, 15},
 	{HS_FUNC_FRAME_GET_CODE, HS_CC_ARG0_PTR_FIELD, HS_F_IF_CODE, ONE_FIELD, 11, 15},
+	/* 3.11+ walk the frame chain for a complete frame */
 	{HS_FUNC_FRAME_GET_BACK, HS_CC_ARG0_FIELD, HS_F_FR_BACK, ONE_FIELD, 9, 10},
 	{HS_FUNC_THREAD_GET_FRAME, HS_CC_ARG0_FIELD, HS_F_TS_FRAME, ONE_FIELD, 9, 10},
+	/* gi_iframe.f_code (f_executable): PyGen_GetCode is new in 3.12 */
 	{HS_FUNC_GEN_GET_CODE, HS_CC_ARG0_FIELD, HS_F_GEN_IFRAME, HS_F_IF_CODE, 12, 15},
 };
 
@@ -945,7 +962,7 @@ int hs_codecheck_run(struct hs_memsrc *mem, const struct hs_pyelf *elf, struct h
 			hs_checks_add(out, &c); /* nothing to compare with */
 			continue;
 		}
-		c.expected = layout->off[def->field] + (sum ? layout->off[def->plus] : 0);
+		c.expected = (int64_t)layout->off[def->field] + (sum ? layout->off[def->plus] : 0);
 		err = elf->func[def->func]
 			      ? hs_cc_derive(mem, &env, elf->func[def->func], elf->func_size[def->func],
 					     def->pattern, &c.derived)

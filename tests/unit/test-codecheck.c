@@ -430,7 +430,8 @@ static bool available(const struct target *t)
 	char path[512];
 
 	snprintf(path, sizeof(path), "%s%s", t->root ? t->root : "", t->exe);
-	return access(path, X_OK) == 0 && (!t->root || geteuid() == 0);
+	return access(path, X_OK) == 0 && (!t->root || geteuid() == 0) &&
+	       (t->dwarf != DW_REFERENCE || access(t->reference, R_OK) == 0);
 }
 
 /* Start the interpreter; return once it has printed "ready" (the loader
@@ -567,7 +568,8 @@ static void test_target(const struct target *t, struct child *c)
 	int err;
 
 	if (!available(t)) {
-		ok(true, "# SKIP %s: %s%s not available", t->name, t->root ? t->root : "", t->exe);
+		ok(true, "# SKIP %s: %s%s%s%s not available", t->name, t->root ? t->root : "", t->exe,
+		   t->reference ? " or " : "", t->reference ? t->reference : "");
 		return;
 	}
 	err = spawn(t, c);
