@@ -42,6 +42,11 @@ struct hs_check_list {
 	struct hs_check items[HS_CHECKS_MAX];
 	unsigned count;
 	unsigned dropped; /* checks not recorded because the list was full */
+	/* Fields and sizes a check has already confirmed or corrected: a later
+	 * check (of any kind) that disagrees is a mismatch, never a second
+	 * correction, so two sources cannot silently overrule each other. */
+	bool settled_off[HS_F_COUNT];
+	bool settled_size[HS_S_COUNT];
 };
 
 /* Append one result (counts it as dropped when the list is full). */

@@ -937,7 +937,7 @@ int hs_codecheck_run(struct hs_memsrc *mem, const struct hs_pyelf *elf, struct h
 		.global = elf->sym[HS_SYM_RUNTIME],
 		.global_size = elf->runtime_size,
 	};
-	bool settled[HS_F_COUNT] = {false}; /* a check already stated this field */
+	bool *settled = out->settled_off; /* shared with the other checks */
 	char mismatch[256] = "";
 
 	for (size_t i = 0; i < sizeof(check_defs) / sizeof(check_defs[0]); i++) {

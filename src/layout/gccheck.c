@@ -111,6 +111,8 @@ int hs_gccheck_run(struct hs_memsrc *mem, const struct hs_pyelf *elf, struct hs_
 		return 0;
 	}
 	table = c.expected = c.derived = layout->off[HS_F_GCS_GENERATIONS];
+	if (out->settled_off[HS_F_GCS_GENERATIONS])
+		may_correct = false;
 	if (heads_at_retry(mem, layout, gc, table)) {
 		c.status = HS_CHECK_OK;
 	} else {
@@ -126,6 +128,7 @@ int hs_gccheck_run(struct hs_memsrc *mem, const struct hs_pyelf *elf, struct hs_
 	hs_checks_add(out, &c);
 	if (c.status == HS_CHECK_CORRECTED)
 		layout->off[HS_F_GCS_GENERATIONS] = (int32_t)found;
+	out->settled_off[HS_F_GCS_GENERATIONS] = c.status != HS_CHECK_MISMATCH;
 	if (c.status != HS_CHECK_MISMATCH && hs_has(layout, HS_F_GCS_PERMANENT))
 		check_permanent(mem, layout, gc, c.status == HS_CHECK_CORRECTED ? found - table : 0,
 				may_correct, out);

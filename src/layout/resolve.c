@@ -118,6 +118,7 @@ static int overlay_debug_offsets(struct hs_python *py, const struct hs_layout *d
 
 		if (!hs_has(dbg, f))
 			continue;
+		py->checks.settled_off[f] = true; /* the binary's own statement */
 		if (l->off[f] == dbg->off[f]) {
 			if (!l->fsize[f])
 				l->fsize[f] = dbg->fsize[f];
@@ -138,7 +139,10 @@ static int overlay_debug_offsets(struct hs_python *py, const struct hs_layout *d
 	for (int s = 0; s < HS_S_COUNT; s++) {
 		struct hs_check c = {.expected = l->size[s], .derived = dbg->size[s]};
 
-		if (!dbg->size[s] || l->size[s] == dbg->size[s])
+		if (!dbg->size[s])
+			continue;
+		py->checks.settled_size[s] = true;
+		if (l->size[s] == dbg->size[s])
 			continue;
 		snprintf(c.source, sizeof(c.source), "_Py_DebugOffsets");
 		snprintf(c.what, sizeof(c.what), "sizeof %s", hs_size_names[s]);

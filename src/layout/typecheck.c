@@ -476,15 +476,21 @@ static void check_rule(struct tc_run *run, const struct tc_rule *r, int64_t expe
 	int64_t derived = 0;
 	char what[96];
 
+	bool *settled = r->rel == REL_OFF    ? &run->out->settled_off[r->a]
+			: r->rel == REL_SIZE ? &run->out->settled_size[r->a]
+					     : NULL;
+
 	what_text(what, sizeof(what), r);
 	if (!derived_value(run, r, &derived))
 		status = HS_CHECK_UNAVAILABLE;
 	else if (derived == expected)
 		status = HS_CHECK_OK;
-	else if (may_correct && correct(run->layout, r, derived))
+	else if (may_correct && !(settled && *settled) && correct(run->layout, r, derived))
 		status = HS_CHECK_CORRECTED;
 	else
 		status = HS_CHECK_MISMATCH;
+	if (settled && (status == HS_CHECK_OK || status == HS_CHECK_CORRECTED))
+		*settled = true;
 	record(run, r->sym, from_text(r), what, expected, derived, status);
 }
 
