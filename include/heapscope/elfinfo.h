@@ -103,6 +103,7 @@ enum hs_pyfunc {
 struct hs_pyelf {
 	char path[PATH_MAX];   /* as the target maps it */
 	bool from_exe;         /* the executable: opened as /proc/PID/exe */
+	uint64_t map_start, map_end; /* its mapping at file offset 0 */
 	uint64_t bias;         /* target address = bias + ELF virtual address */
 	uint64_t sym[HS_SYM_COUNT]; /* target addresses, 0 if not found */
 	uint64_t runtime_size; /* size of _PyRuntime (symbol or section) */

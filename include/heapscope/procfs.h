@@ -8,11 +8,16 @@
 #define HEAPSCOPE_PROCFS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Path of a file of the target's filesystem view, e.g.
  * "/usr/lib/libpython3.12.so" -> "/proc/42/root/usr/lib/libpython3.12.so". */
 int hs_procfs_path(int pid, const char *path, char *out, size_t outlen);
+
+/* Open the file mapped at [start, end) in the target, by the mapping
+ * itself (/proc/PID/map_files: no path resolution; needs CAP_SYS_ADMIN). */
+int hs_procfs_open_map_file(int pid, uint64_t start, uint64_t end);
 
 /* Open a file of the target's filesystem view read-only, resolving the
  * path (and its symlinks) inside the target's root.  Returns fd or <0. */

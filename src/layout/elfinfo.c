@@ -382,14 +382,18 @@ static int looks_like_python(const char *path)
 
 int hs_pyelf_open(int pid, const struct hs_pyelf *py)
 {
-	char exe[64];
+	char path[96];
 	int fd;
 
-	if (!py->from_exe)
-		return hs_procfs_open_in_root(pid, py->path);
-	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
-	fd = open(exe, O_RDONLY | O_CLOEXEC);
-	return fd >= 0 ? fd : hs_error(HS_EIO, "cannot open %s", exe);
+	if (py->from_exe) {
+		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		return fd >= 0 ? fd : hs_error(HS_EIO, "cannot open %s", path);
+	}
+	/* the very file that is mapped, whatever the target's root and mount
+	 * namespace make of its path; needs CAP_SYS_ADMIN, hence the fallback */
+	fd = hs_procfs_open_map_file(pid, py->map_start, py->map_end);
+	return fd >= 0 ? fd : hs_procfs_open_in_root(pid, py->path);
 }
 
 int hs_pyelf_find(int pid, const struct hs_maps *maps, struct hs_pyelf *out)
@@ -420,6 +424,8 @@ int hs_pyelf_find(int pid, const struct hs_maps *maps, struct hs_pyelf *out)
 			memset(out, 0, sizeof(*out));
 			snprintf(out->path, sizeof(out->path), "%s", m->path);
 			out->from_exe = pass == 1;
+			out->map_start = m->start;
+			out->map_end = m->end;
 			fd = hs_pyelf_open(pid, out);
 			if (fd < 0)
 				continue;

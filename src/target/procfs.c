@@ -24,6 +24,18 @@ int hs_procfs_path(int pid, const char *path, char *out, size_t outlen)
 	return 0;
 }
 
+int hs_procfs_open_map_file(int pid, uint64_t start, uint64_t end)
+{
+	char path[96];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid,
+		 (unsigned long long)start, (unsigned long long)end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd >= 0 ? fd : hs_error(hs_error_from_errno(errno), "cannot open %s: %s", path,
+				       strerror(errno));
+}
+
 /*
  * Resolve `path` with the target's root as "/": symlinks and ".." inside
  * the target's tree cannot lead out of it (a plain open of
