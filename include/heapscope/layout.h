@@ -166,6 +166,8 @@
 	F(LONG_DIGITS, "PyLongObject|_longobject", "ob_digit|long_value.ob_digit", LONG) \
 	F(LONG_TAG, "PyLongObject|_longobject", "long_value.lv_tag", LONG)         \
 	F(BYTEARRAY_ALLOC, "PyByteArrayObject", "ob_alloc", BYTEARRAY)             \
+	F(BYTEARRAY_BYTES_OBJECT, "PyByteArrayObject", "ob_bytes_object", BYTEARRAY) \
+	F(BYTES_SVAL, "PyBytesObject", "ob_sval", BYTES)                           \
 	/* functions, methods, cells, modules, weakrefs */                        \
 	F(FN_CODE, "PyFunctionObject", "func_code", FUNCTION)                      \
 	F(FN_GLOBALS, "PyFunctionObject", "func_globals", FUNCTION)                \
@@ -235,7 +237,12 @@
 	F(DEQUE_LEFTINDEX, "dequeobject", "leftindex", DEQUE)                      \
 	F(DEQUE_RIGHTINDEX, "dequeobject", "rightindex", DEQUE)                    \
 	F(BLOCK_DATA, "block", "data", DEQUE_BLOCK)                                \
-	F(BLOCK_RIGHTLINK, "block", "rightlink", DEQUE_BLOCK)
+	F(BLOCK_RIGHTLINK, "block", "rightlink", DEQUE_BLOCK)                      \
+	/* collections.OrderedDict (Objects/odictobject.c) */                     \
+	F(ODICT_FAST_NODES_SIZE, "PyODictObject|_odictobject", "od_fast_nodes_size", ODICT) \
+	/* _io.Buffered{Reader,Writer,Random} (Modules/_io/bufferedio.c) */       \
+	F(BUFFERED_BUFFER, "buffered", "buffer", BUFFERED)                         \
+	F(BUFFERED_BUFFER_SIZE, "buffered", "buffer_size", BUFFERED)
 
 /* S(id, struct) — sizeof of each struct above */
 #define HS_LAYOUT_SIZES(S)                                                        \
@@ -269,6 +276,7 @@
 	S(UNICODE, "PyUnicodeObject")                                              \
 	S(LONG, "PyLongObject|_longobject")                                        \
 	S(BYTEARRAY, "PyByteArrayObject")                                          \
+	S(BYTES, "PyBytesObject")                                                  \
 	S(FUNCTION, "PyFunctionObject")                                            \
 	S(METHOD, "PyMethodObject")                                                \
 	S(CELL, "PyCellObject")                                                    \
@@ -282,7 +290,11 @@
 	S(CORO, "PyCoroObject")                                                    \
 	S(ASYNCGEN, "PyAsyncGenObject")                                            \
 	S(DEQUE, "dequeobject")                                                    \
-	S(DEQUE_BLOCK, "block")
+	S(DEQUE_BLOCK, "block")                                                    \
+	S(ODICT, "PyODictObject|_odictobject")                                     \
+	S(ODICT_NODE, "_ODictNode|_odictnode")                                     \
+	S(BUFFERED, "buffered")                                                    \
+	S(FROZENDICT, "PyFrozenDictObject") /* 3.15+ */
 
 enum hs_field {
 #define HS_FIELD_ENUM(id, st, mem, sz) HS_F_##id,

@@ -17,6 +17,20 @@
 
 static bool plausible_refcnt(const struct walk *w, int64_t rc, bool strict)
 {
+	/* 3.14+: the word is {uint32 ob_refcnt, uint16 ob_overflow, uint16
+	 * ob_flags} (Include/object.h).  Immortal: count >= 2^31, and static
+	 * or immortalized objects set ob_flags (IMMORTAL 1, STATICALLY_ALLOCATED
+	 * 4), e.g. 0x0005_0000_c000_0000.  A guess must have a zero overflow
+	 * half, which any pointer above 4 GiB lacks. */
+	if (w->minor >= 14) {
+		uint32_t count = (uint32_t)rc;
+		uint16_t overflow = (uint16_t)((uint64_t)rc >> 32);
+		uint16_t flags = (uint16_t)((uint64_t)rc >> 48);
+
+		if (count == 0)
+			return false;
+		return strict || (overflow == 0 && flags < 0x100);
+	}
 	/* 3.12+: immortal objects read 0xffffffff (a negative low half);
 	 * a guess must still have a clear high half, which a pointer has not */
 	if (w->minor >= 12 && (int32_t)rc < 0)
@@ -279,12 +293,15 @@ static uint64_t iframe_live_slots(struct walk *w, uint64_t iframe)
 	return 0;
 }
 
-/* Untag a 3.14 _PyStackRef; 0 for NULL or a tagged int. */
+/* Untag a 3.14+ _PyStackRef (Include/internal/pycore_stackref.h, default
+ * build): bit 0 marks a borrowed or immortal reference, and 1 alone is
+ * NULL; bit 1 set is no object: a tagged int (3), or 3.15's ERROR / wrapped
+ * pointer (Py_TAG_INVALID, 2). */
 static uint64_t stackref(const struct walk *w, uint64_t v)
 {
 	if (w->minor < 14)
 		return v;
-	if ((v & 3) == 3 || v == 1)
+	if ((v & 2) || v == 1)
 		return 0;
 	return v & ~1ULL;
 }
@@ -302,6 +319,8 @@ void decode_iframe(struct walk *w, uint64_t iframe)
 		    HS_F_IF_FRAME_OBJ);
 	n = iframe_live_slots(w, iframe);
 	if (n > (1u << 20) || !(slots = view(w, iframe + off(w, HS_F_IF_LOCALSPLUS), n * 8))) {
+		hs_debug("skipped frame 0x%llx: %llu live slots unreadable",
+			 (unsigned long long)iframe, (unsigned long long)n);
 		w->g->skips.frames++;
 		return;
 	}
@@ -372,9 +391,13 @@ static void decode_gen(struct walk *w, uint64_t addr, enum decoder d)
 	decode_exc_item(w, addr + (uint64_t)off(w, HS_F_GEN_EXC_STATE));
 	if (has(w, HS_F_GEN_IFRAME)) {
 		const int8_t *state = view(w, addr + off(w, HS_F_GEN_FRAME_STATE), 1);
+		/* the frame is valid until the generator finishes (Include/internal/
+		 * pycore_frame.h FRAME_STATE_FINISHED): 3.11-3.14 FRAME_COMPLETED = 1
+		 * and up; 3.15 renumbered the states from FRAME_CREATED = 0 and only
+		 * FRAME_CLEARED = 5 is finished */
+		int finished = w->minor >= 15 ? 5 : 1;
 
-		/* the frame is valid until the generator completes (state >= 1) */
-		if (state && *state < 1)
+		if (state && *state < finished)
 			decode_iframe(w, addr + (uint64_t)off(w, HS_F_GEN_IFRAME));
 	}
 }

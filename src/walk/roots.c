@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "heapscope/error.h"
+#include "heapscope/log.h"
 #include "walk-internal.h"
 
 #define MAX_INTERPRETERS 256
@@ -93,7 +94,8 @@ static uint64_t first_iframe(struct walk *w, uint64_t ts)
 }
 
 /* 3.12+: frames owned by the C stack are shims with no Python state;
- * 3.14 adds an "interpreter" entry frame (owner values 3 and 4). */
+ * 3.14 adds an "interpreter" entry frame (owner values 3 and 4); 3.15
+ * drops FRAME_OWNED_BY_CSTACK and keeps 3. */
 static bool iframe_is_shim(struct walk *w, uint64_t iframe)
 {
 	const uint8_t *owner;
@@ -121,6 +123,7 @@ static uint32_t walk_frames(struct walk *w, uint64_t ts)
 	}
 	for (uint64_t f = first_iframe(w, ts); f && frames < MAX_FRAMES;) {
 		if (!view(w, f, sz(w, HS_S_IFRAME))) {
+			hs_debug("skipped frame 0x%llx: not in the capture", (unsigned long long)f);
 			w->g->skips.frames++;
 			break;
 		}
@@ -191,6 +194,33 @@ static void walk_threads(struct walk *w, uint64_t interp)
 	}
 }
 
+/*
+ * subtype_traverse, the tp_traverse of every class made by a class
+ * statement (Objects/typeobject.c type_new_alloc): heap types with another
+ * traverse are written in C and have fields we must scan.  It is a static
+ * function, so stripped or LTO builds (Debian's) have no symbol for it;
+ * then take it from a class every interpreter defines in Python.
+ */
+static void find_subtype_traverse(struct walk *w, uint64_t interp)
+{
+	uint64_t modules = 0, mod, type = 0, dict = 0, cls, flags = 0, trav = 0;
+
+	w->subtype_traverse = w->py->elf.sym[HS_SYM_SUBTYPE_TRAVERSE];
+	if (w->subtype_traverse)
+		return;
+	if (!rd_field(w, interp, HS_F_IS_MODULES, &modules) || !modules ||
+	    !(mod = dict_lookup_str(w, modules, "_frozen_importlib")) ||
+	    !rd_field(w, mod, HS_F_OB_TYPE, &type) || type != w->py->elf.sym[HS_SYM_MODULE] ||
+	    !rd_field(w, mod, HS_F_MOD_DICT, &dict) || !dict ||
+	    !(cls = dict_lookup_str(w, dict, "ModuleSpec")) || !is_type_object(w, cls, 0) ||
+	    !rd_field(w, cls, HS_F_TP_FLAGS, &flags) || !(flags & TPF_HEAPTYPE) ||
+	    !rd_field(w, cls, HS_F_TP_TRAVERSE, &trav))
+		return;
+	hs_debug("subtype_traverse: 0x%llx (from _frozen_importlib.ModuleSpec)",
+		 (unsigned long long)trav);
+	w->subtype_traverse = trav;
+}
+
 int walk_roots(struct walk *w)
 {
 	uint64_t rt = w->py->elf.sym[HS_SYM_RUNTIME], interp = 0;
@@ -200,6 +230,8 @@ int walk_roots(struct walk *w)
 		return hs_error(HS_ENOTPY,
 				"no interpreter at _PyRuntime (0x%llx): not initialised yet, or finalising",
 				(unsigned long long)rt);
+	/* before any type is resolved */
+	find_subtype_traverse(w, interp);
 	/* 3.8: one GC for the whole runtime */
 	if (w->minor < 9)
 		walk_gc_state(w, rt + off(w, HS_F_RT_GC));

@@ -233,6 +233,43 @@ static uint64_t deque_size(struct walk *w, uint64_t addr, const struct tinfo *t,
 	return (uint64_t)t->basicsize + (uint64_t)((left + n + 63) / 64) * sz(w, HS_S_DEQUE_BLOCK);
 }
 
+/* Objects/bytearrayobject.c bytearray_sizeof; 3.15+ keeps the bytes in a
+ * bytes object (ob_bytes_object) and adds its header when there are any */
+static uint64_t bytearray_size(struct walk *w, uint64_t addr, const struct tinfo *t,
+			       bool *ok)
+{
+	uint64_t alloc = 0;
+
+	*ok = rd_field(w, addr, HS_F_BYTEARRAY_ALLOC, &alloc) && alloc < (1ULL << 40);
+	if (!has(w, HS_F_BYTEARRAY_BYTES_OBJECT))
+		return (uint64_t)t->basicsize + alloc;
+	if (!has(w, HS_F_BYTES_SVAL))
+		return *ok = false, 0;
+	/* _PyBytesObject_SIZE: offsetof(PyBytesObject, ob_sval) + 1 */
+	return (uint64_t)t->basicsize + (alloc ? (uint64_t)off(w, HS_F_BYTES_SVAL) + 1 + alloc : 0);
+}
+
+/* Objects/odictobject.c odict_sizeof: the dict, the node index and one
+ * node per item */
+static uint64_t odict_size(struct walk *w, uint64_t addr, uint64_t dict_size, bool *ok)
+{
+	uint64_t fast = 0, used = 0;
+
+	*ok = rd_field(w, addr, HS_F_ODICT_FAST_NODES_SIZE, &fast) &&
+	      rd_field(w, addr, HS_F_DICT_USED, &used) && fast < MAX_ITEMS && used < MAX_ITEMS;
+	return dict_size + 8 * fast + used * sz(w, HS_S_ODICT_NODE);
+}
+
+/* Modules/_io/bufferedio.c _io__Buffered___sizeof___impl */
+static uint64_t buffered_size(struct walk *w, uint64_t addr, uint64_t size, bool *ok)
+{
+	uint64_t buffer = 0, bsize = 0;
+
+	*ok = rd_field(w, addr, HS_F_BUFFERED_BUFFER, &buffer) &&
+	      rd_field(w, addr, HS_F_BUFFERED_BUFFER_SIZE, &bsize) && bsize < (1ULL << 40);
+	return buffer ? size + bsize : size;
+}
+
 /*
  * t->presize holds for every instance of t, except static type objects:
  * they carry no GC header, yet sys.getsizeof counted one in 3.11 and 3.12
@@ -273,8 +310,7 @@ uint64_t object_size(struct walk *w, uint64_t addr, const struct tinfo *t)
 		size = int_size(w, addr, &ok);
 		break;
 	case D_BYTEARRAY:
-		ok = rd_field(w, addr, HS_F_BYTEARRAY_ALLOC, &alloc) && alloc < (1ULL << 40);
-		size = (uint64_t)t->basicsize + alloc;
+		size = bytearray_size(w, addr, t, &ok);
 		break;
 	case D_TYPE:
 		size = type_size(w, addr, &ok);
@@ -297,5 +333,9 @@ uint64_t object_size(struct walk *w, uint64_t addr, const struct tinfo *t)
 		size = generic_size(w, addr, t, &ok);
 		break;
 	}
+	if (ok && t->sizer == SZ_ODICT && t->decoder == D_DICT)
+		size = odict_size(w, addr, size, &ok);
+	else if (ok && t->sizer == SZ_BUFFERED)
+		size = buffered_size(w, addr, size, &ok);
 	return ok ? size + presize_of_object(w, addr, t) : 0;
 }

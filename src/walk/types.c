@@ -13,10 +13,10 @@
 
 bool rd_u64(struct walk *w, uint64_t raddr, uint64_t *out)
 {
-	const uint64_t *p = view(w, raddr, 8);
+	const void *p = view(w, raddr, 8);
 
 	if (p) {
-		*out = *p;
+		memcpy(out, p, 8); /* target addresses may be misaligned */
 		return true;
 	}
 	return hs_memsrc_read(w->mem, raddr, out, 8) == 0;
@@ -46,7 +46,7 @@ bool is_type_object(struct walk *w, uint64_t addr, int depth)
 		return false;
 	if (meta == w->py->elf.sym[HS_SYM_TYPE])
 		return true;
-	if (meta == addr || !rd_field(w, meta, HS_F_TP_FLAGS, &flags) ||
+	if (meta == addr || (meta & 7) || !rd_field(w, meta, HS_F_TP_FLAGS, &flags) ||
 	    !(flags & TPF_TYPE_SUBCLASS))
 		return false;
 	return is_type_object(w, meta, depth + 1);
@@ -144,19 +144,86 @@ static int known_decoder(struct walk *w, uint64_t t)
 }
 
 /*
- * The decoder of the nearest built-in base we know (every chain ends at
- * object).  Types in between that we do not know and that are written in C
- * (static types, or heap types with their own tp_traverse) add C fields
- * after the base's: *c_fields_start is where those begin (0 if none).
+ * C types we know only by tp_name (no exported symbol), and what we need
+ * them for: a decoder that ends the base search, or a __sizeof__ rule.
  */
-static enum decoder find_decoder(struct walk *w, uint64_t t, uint64_t *c_fields_start)
+static const struct named_type {
+	const char *name;
+	int8_t decoder;   /* -1: keep searching the bases */
+	uint8_t sizer;    /* enum sizer */
+} named_types[] = {
+	/* static before 3.13, a heap type since */
+	{"collections.deque", D_DEQUE, SZ_NONE},
+	/* 3.15: a PyDictObject, but not a dict subclass */
+	{"frozendict", D_DICT, SZ_NONE},
+	{"collections.OrderedDict", -1, SZ_ODICT},
+	{"_io.BufferedReader", -1, SZ_BUFFERED},
+	{"_io.BufferedWriter", -1, SZ_BUFFERED},
+	{"_io.BufferedRandom", -1, SZ_BUFFERED},
+};
+
+/* Whether the layout has what decoding or sizing that type needs. */
+static bool named_type_usable(const struct walk *w, const struct named_type *n)
+{
+	if (n->decoder == D_DEQUE)
+		return has(w, HS_F_DEQUE_LEFTBLOCK);
+	if (n->decoder == D_DICT)
+		return sz(w, HS_S_FROZENDICT) != 0;
+	if (n->sizer == SZ_ODICT)
+		return has(w, HS_F_ODICT_FAST_NODES_SIZE) && sz(w, HS_S_ODICT_NODE);
+	return has(w, HS_F_BUFFERED_BUFFER) && has(w, HS_F_BUFFERED_BUFFER_SIZE);
+}
+
+/* Written in C: static, or a heap type with its own tp_traverse (a class
+ * statement's is subtype_traverse; if that is unknown, trust the type). */
+static bool is_c_type(struct walk *w, uint64_t t, uint64_t flags)
+{
+	uint64_t trav = 0;
+
+	if (!(flags & TPF_HEAPTYPE))
+		return true;
+	if (!w->subtype_traverse)
+		return false;
+	return rd_field(w, t, HS_F_TP_TRAVERSE, &trav) && trav && trav != w->subtype_traverse;
+}
+
+/* The named type t is, if its name matches and it is written in C: a
+ * class statement cannot make one (unless subtype_traverse is unknown). */
+static const struct named_type *find_named(struct walk *w, uint64_t t, uint64_t flags)
+{
+	uint64_t np;
+	char name[64] = "";
+
+	if (!rd_field(w, t, HS_F_TP_NAME, &np) ||
+	    hs_read_cstr(w->mem, np, name, sizeof(name)) != 0)
+		return NULL;
+	for (size_t i = 0; i < sizeof(named_types) / sizeof(named_types[0]); i++) {
+		const struct named_type *n = &named_types[i];
+
+		if (strcmp(name, n->name) == 0 && named_type_usable(w, n) &&
+		    (is_c_type(w, t, flags) || !w->subtype_traverse))
+			return n;
+	}
+	return NULL;
+}
+
+/*
+ * The decoder of the nearest built-in base we know (every chain ends at
+ * object), and the __sizeof__ rule of the nearest named type (*sizer).
+ * Types in between that we do not know and that are written in C (static
+ * types, or heap types with their own tp_traverse) add C fields after the
+ * base's: *c_fields_start is where those begin (0 if none).
+ */
+static enum decoder find_decoder(struct walk *w, uint64_t t, uint64_t *c_fields_start,
+				 uint8_t *sizer)
 {
 	bool foreign = false;
 
 	*c_fields_start = 0;
+	*sizer = SZ_NONE;
 	for (int depth = 0; t && depth < 64; depth++) {
-		uint64_t flags = 0, base = 0, trav = 0, np;
-		char name[64] = "";
+		uint64_t flags = 0, base = 0;
+		const struct named_type *n;
 		int d = known_decoder(w, t);
 
 		if (d >= 0) {
@@ -165,17 +232,14 @@ static enum decoder find_decoder(struct walk *w, uint64_t t, uint64_t *c_fields_
 			return (enum decoder)d;
 		}
 		rd_field(w, t, HS_F_TP_FLAGS, &flags);
-		/* collections.deque: static before 3.13, a heap type since */
-		if (rd_field(w, t, HS_F_TP_NAME, &np) &&
-		    hs_read_cstr(w->mem, np, name, sizeof(name)) == 0 &&
-		    strcmp(name, "collections.deque") == 0 && has(w, HS_F_DEQUE_LEFTBLOCK))
-			return D_DEQUE;
-		if (!(flags & TPF_HEAPTYPE))
+		if ((n = find_named(w, t, flags))) {
+			if (*sizer == SZ_NONE)
+				*sizer = n->sizer;
+			if (n->decoder >= 0)
+				return (enum decoder)n->decoder;
+		}
+		if (is_c_type(w, t, flags))
 			foreign = true;
-		else if (w->py->elf.sym[HS_SYM_SUBTYPE_TRAVERSE] &&
-			 rd_field(w, t, HS_F_TP_TRAVERSE, &trav) && trav &&
-			 trav != w->py->elf.sym[HS_SYM_SUBTYPE_TRAVERSE])
-			foreign = true; /* PyType_FromSpec: C code's own traverse */
 		if (!rd_field(w, t, HS_F_TP_BASE, &base))
 			break;
 		t = base;
@@ -318,13 +382,16 @@ static uint32_t resolve_type(struct walk *w, uint64_t t)
 	ti.dictoffset = rd_ssize(w, t + off(w, HS_F_TP_DICTOFFSET), &ok);
 	if (has(w, HS_F_TP_WEAKLISTOFFSET))
 		ti.weaklistoffset = rd_ssize(w, t + off(w, HS_F_TP_WEAKLISTOFFSET), &ok);
-	if (!ok || ti.basicsize < 16 || ti.basicsize > (1 << 20) || ti.itemsize < 0 ||
-	    ti.itemsize > (1 << 16) || ti.dictoffset < -(1 << 20) || ti.dictoffset > (1 << 20))
-		return TINFO_INVALID;
 	if (rd_field(w, t, HS_F_TP_NAME, &np))
 		hs_read_cstr(w->mem, np, tpname, sizeof(tpname));
-	ti.set_dummy = strcmp(tpname, "<dummy key> type") == 0;
-	ti.decoder = (uint8_t)find_decoder(w, t, &c_fields);
+	/* the deleted-entry marker of sets: its static type has tp_basicsize 0
+	 * (Objects/setobject.c _PySetDummy_Type) */
+	ti.set_dummy = !ti.heap && strcmp(tpname, "<dummy key> type") == 0;
+	if (!ok || (ti.basicsize < 16 && !ti.set_dummy) || ti.basicsize > (1 << 20) ||
+	    ti.itemsize < 0 || ti.itemsize > (1 << 16) || ti.dictoffset < -(1 << 20) ||
+	    ti.dictoffset > (1 << 20))
+		return TINFO_INVALID;
+	ti.decoder = (uint8_t)find_decoder(w, t, &c_fields, &ti.sizer);
 	/* only GC types hold references the collector knows of */
 	if ((ti.flags & TPF_HAVE_GC) && c_fields && (int64_t)c_fields < ti.basicsize)
 		ti.c_fields_start = (uint32_t)c_fields;
@@ -340,7 +407,12 @@ static uint32_t resolve_type(struct walk *w, uint64_t t)
 
 uint32_t tinfo_of(struct walk *w, uint64_t type_addr)
 {
-	uint32_t i = hs_addrmap_get(&w->tcache, type_addr);
+	uint32_t i;
+
+	/* 0 is the address map's empty key: never look it up */
+	if (!type_addr || (type_addr & 7))
+		return TINFO_INVALID;
+	i = hs_addrmap_get(&w->tcache, type_addr);
 
 	if (i != UINT32_MAX)
 		return i;

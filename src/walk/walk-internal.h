@@ -53,12 +53,20 @@ enum decoder {
 	D_DEQUE,
 };
 
+/* __sizeof__ rules of C types found by name, beyond their decoder's */
+enum sizer {
+	SZ_NONE,
+	SZ_ODICT,       /* collections.OrderedDict: + node list and index */
+	SZ_BUFFERED,    /* _io.Buffered*: + the buffer */
+};
+
 struct tinfo {
 	uint64_t addr;
 	uint32_t graph_type;   /* index in graph->types */
 	uint8_t decoder;       /* enum decoder */
 	bool heap;
 	bool set_dummy;        /* the set module's <dummy key> type */
+	uint8_t sizer;         /* enum sizer */
 	uint32_t c_fields_start; /* C fields we cannot name start here (0: none) */
 	uint64_t flags;
 	int64_t basicsize, itemsize, dictoffset, weaklistoffset;
@@ -81,6 +89,7 @@ struct walk {
 	size_t slot_count, slot_cap;
 
 	uint64_t static_types; /* 3.12+: interp->types.builtins array */
+	uint64_t subtype_traverse; /* tp_traverse of class statements, 0 if unknown */
 
 	/* where references found by decoders go */
 	uint32_t cur_obj;      /* object being decoded, or HS_NO_OBJECT */

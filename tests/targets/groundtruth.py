@@ -30,9 +30,12 @@ The counted set is the closure, under "referents", of these roots:
   * extra_roots.
 
 referents(o) = gc.get_referents(o) plus
-  * dict instances (also subclasses): the keys;
+  * dict instances (also subclasses), and 3.15+ frozendict instances (a
+    dict-like mapping, not a dict subclass): the keys;
   * type objects: __mro__, __bases__, __base__, the dict behind __dict__,
-    and for heap types __name__ and __qualname__ (the stored objects);
+    and for heap types __name__ and __qualname__ (the stored objects) and,
+    on 3.11+, ht_slots (the sorted, mangled tuple of __slots__ names; read
+    with ctypes, see _calibrate_ht_slots);
   * code objects: the object fields (see _code_fields; on 3.11+ some of them
     are read with ctypes after validating the layout, never guessed).
 
@@ -76,6 +79,10 @@ _HEAPTYPE = 1 << 9
 
 _CodeType = types.CodeType
 _dict_keys = dict.keys
+# 3.15+ frozendict: no dict subclass, but it holds its keys like one (and
+# like dict_traverse, its traverse does not visit str keys)
+_frozendict = getattr(builtins, "frozendict", None)
+_frozendict_keys = _frozendict.keys if _frozendict is not None else None
 _get_referents = gc.get_referents
 _getsizeof = sys.getsizeof
 
@@ -198,6 +205,69 @@ def _calibrate_code_cache():
 
 if _VER >= (3, 11):
     _CACHE_OFF = _calibrate_code_cache()
+
+
+# --------------------------------------------------------------------------
+# Heap types: ht_slots
+#
+# A class with __slots__ holds, in PyHeapTypeObject.ht_slots, a tuple of the
+# slot names (mangled, sorted, without __dict__/__weakref__) that nothing
+# else references and that gc.get_referents(type) does not visit.  Up to 3.13
+# the tuple was created GC-tracked, so gc.get_objects() found it (unless a
+# collection had untracked it); since 3.14 (gh-139951) tuples of untracked
+# items are created untracked and the tuple is reachable only through the
+# type.  Its offset (x86-64, DWARF of
+# the builds): 856 (3.11), 864 (3.12-3.14), 872 (3.15); it is calibrated on
+# _SlotsProbe below and checked against this table.
+
+_KNOWN_HT_SLOTS_OFF = {} if _FT else {(3, 11): 856, (3, 12): 864, (3, 13): 864,
+                                      (3, 14): 864, (3, 15): 872}
+_HT_SLOTS_OFF = None
+
+
+class _SlotsProbe(object):
+    # not in sorted order: ht_slots is a new, sorted tuple
+    __slots__ = ("_probe_b", "_probe_a")
+
+
+def _calibrate_ht_slots():
+    """Offset of ht_slots in PyHeapTypeObject, found on _SlotsProbe.
+
+    ht_name, ht_slots and ht_qualname are adjacent in every version: look
+    for the words holding the ids of __name__ and __qualname__ two words
+    apart (comparisons only: an unknown word is never dereferenced)."""
+    base = id(_SlotsProbe)
+    name = id(_T_NAME(_SlotsProbe))
+    qualname = id(_T_QUALNAME(_SlotsProbe))
+    found = [off for off in range(0, type.__basicsize__ - 23, 8)
+             if _rd(base + off) == name and _rd(base + off + 16) == qualname]
+    if len(found) != 1:
+        raise LayoutError("cannot calibrate ht_slots: ht_name/ht_qualname "
+                          "pattern at offsets %r" % (found,))
+    off = found[0] + 8
+    p = _rd(base + off)
+    if not p or _rd(p + _OB_TYPE) != id(tuple) or \
+            _obj_at(p) != ("_probe_a", "_probe_b"):
+        raise LayoutError("no ht_slots tuple at offset %d" % off)
+    known = _KNOWN_HT_SLOTS_OFF.get(_VER)
+    if known is not None and known != off:
+        raise LayoutError("ht_slots at offset %d, expected %d for %d.%d"
+                          % ((off, known) + _VER))
+    return off
+
+
+def _ht_slots(t):
+    """ht_slots of heap type t, or None."""
+    p = _rd(id(t) + _HT_SLOTS_OFF)
+    if not p:
+        return None
+    if _rd(p + _OB_TYPE) != id(tuple):
+        raise LayoutError("type %r: ht_slots is not a tuple" % (t,))
+    return _obj_at(p)
+
+
+if _VER >= (3, 11):
+    _HT_SLOTS_OFF = _calibrate_ht_slots()
 
 
 def _code_fields(c, out):
@@ -340,6 +410,8 @@ def _walk(objs, caller, extra_roots, exclude):
                 _code_fields(o, nxt)
             elif issubclass(t, dict_):
                 nxt.extend(_dict_keys(o))
+            elif _frozendict is not None and issubclass(t, _frozendict):
+                nxt.extend(_frozendict_keys(o))
             elif issubclass(t, type_):
                 nxt.append(_T_MRO(o))
                 nxt.append(_T_BASES(o))
@@ -352,6 +424,11 @@ def _walk(objs, caller, extra_roots, exclude):
                 if _T_FLAGS(o) & _HEAPTYPE:
                     nxt.append(_T_NAME(o))
                     nxt.append(_T_QUALNAME(o))
+                    if _HT_SLOTS_OFF is not None:
+                        sl = _ht_slots(o)
+                        if sl is not None:
+                            nxt.append(sl)
+                        sl = None
         o = t = None
         batch = None
         work = nxt
