@@ -128,6 +128,10 @@ int hs_pyelf_find(int pid, const struct hs_maps *maps, struct hs_pyelf *out);
 /* Open the file found by hs_pyelf_find() again (fd, or <0). */
 int hs_pyelf_open(int pid, const struct hs_pyelf *py);
 
+/* Hex GNU build id of an ELF file (any SHT_NOTE section), "" if none. */
+typedef struct Elf Elf;
+void hs_elf_build_id(Elf *elf, char *out, size_t outlen);
+
 /* Name of a symbol id, for messages. */
 const char *hs_pysym_name(enum hs_pysym sym);
 

@@ -13,34 +13,6 @@
 
 #define DEBUG_ROOT "/usr/lib/debug"
 
-/* Hex build id of an open ELF file, "" if it has none. */
-static void build_id_of(Elf *elf, char *out, size_t outlen)
-{
-	Elf_Scn *scn = NULL;
-
-	out[0] = '\0';
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr shdr;
-		Elf_Data *data;
-		GElf_Nhdr nhdr;
-		size_t off = 0, name_off, desc_off;
-
-		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_NOTE ||
-		    !(data = elf_getdata(scn, NULL)))
-			continue;
-		while ((off = gelf_getnote(data, off, &nhdr, &name_off, &desc_off)) > 0) {
-			if (nhdr.n_type != NT_GNU_BUILD_ID || nhdr.n_namesz != 4 ||
-			    memcmp((const char *)data->d_buf + name_off, "GNU", 4) != 0 ||
-			    nhdr.n_descsz == 0 || 2 * nhdr.n_descsz + 1 > outlen)
-				continue;
-			for (size_t i = 0; i < nhdr.n_descsz; i++)
-				snprintf(out + 2 * i, 3, "%02x",
-					 ((const unsigned char *)data->d_buf)[desc_off + i]);
-			return;
-		}
-	}
-}
-
 /* The file name a .gnu_debuglink section names; false if none or unsafe. */
 static bool debuglink_of(int fd, char *out, size_t outlen)
 {
@@ -90,7 +62,7 @@ static int try_candidate(int pid, int pass, const char *path, const char *want)
 		return -1;
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (elf && elf_kind(elf) == ELF_K_ELF)
-		build_id_of(elf, id, sizeof(id));
+		hs_elf_build_id(elf, id, sizeof(id));
 	else
 		id[0] = '\0';
 	if (elf)

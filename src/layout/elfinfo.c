@@ -216,22 +216,31 @@ static bool version_from_rodata(Elf *elf, struct hs_pyelf *py)
 	return false;
 }
 
-static void read_build_id(Elf *elf, struct hs_pyelf *py)
+void hs_elf_build_id(Elf *elf, char *out, size_t outlen)
 {
-	GElf_Shdr shdr;
-	Elf_Scn *scn = section_by_name(elf, ".note.gnu.build-id", &shdr);
-	Elf_Data *data;
-	GElf_Nhdr nhdr;
-	size_t name_off, desc_off;
+	Elf_Scn *scn = NULL;
 
-	if (!scn || !(data = elf_getdata(scn, NULL)))
-		return;
-	if (gelf_getnote(data, 0, &nhdr, &name_off, &desc_off) == 0 ||
-	    nhdr.n_type != NT_GNU_BUILD_ID || nhdr.n_descsz > 20)
-		return;
-	for (size_t i = 0; i < nhdr.n_descsz; i++)
-		snprintf(py->build_id + 2 * i, 3, "%02x",
-			 ((const unsigned char *)data->d_buf)[desc_off + i]);
+	out[0] = '\0';
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		Elf_Data *data;
+		GElf_Nhdr nhdr;
+		size_t off = 0, name_off, desc_off;
+
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_NOTE ||
+		    !(data = elf_getdata(scn, NULL)))
+			continue;
+		while ((off = gelf_getnote(data, off, &nhdr, &name_off, &desc_off)) > 0) {
+			if (nhdr.n_type != NT_GNU_BUILD_ID || nhdr.n_namesz != 4 ||
+			    memcmp((const char *)data->d_buf + name_off, "GNU", 4) != 0 ||
+			    nhdr.n_descsz == 0 || 2 * nhdr.n_descsz + 1 > outlen)
+				continue;
+			for (size_t i = 0; i < nhdr.n_descsz; i++)
+				snprintf(out + 2 * i, 3, "%02x",
+					 ((const unsigned char *)data->d_buf)[desc_off + i]);
+			return;
+		}
+	}
 }
 
 static const char *const func_names[HS_FUNC_COUNT] = {
@@ -362,7 +371,7 @@ static int inspect(int fd, const struct hs_maps *maps, struct hs_pyelf *py)
 		version_from_get_version(elf, value[HS_SYM_GET_VERSION], py);
 	if (!py->hexversion)
 		version_from_rodata(elf, py);
-	read_build_id(elf, py);
+	hs_elf_build_id(elf, py->build_id, sizeof(py->build_id));
 	read_functions(elf, py);
 	read_relro(elf, py);
 	found = 1;
