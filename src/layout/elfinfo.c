@@ -46,15 +46,20 @@ static Elf_Scn *section_by_name(Elf *elf, const char *want, GElf_Shdr *shdr)
 	return NULL;
 }
 
-/* Look our symbols up in one symbol table (SHT_DYNSYM or SHT_SYMTAB). */
+/* Look `names` up in one symbol table (SHT_DYNSYM or SHT_SYMTAB); the
+ * first definition found wins.  funcs_only: STT_FUNC symbols only. */
 static void scan_symtab(Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr,
-			uint64_t value[HS_SYM_COUNT], uint64_t size[HS_SYM_COUNT])
+			const char *const *names, int count, bool funcs_only,
+			uint64_t *value, uint64_t *size)
 {
 	Elf_Data *data = elf_getdata(scn, NULL);
+	bool first_char[256] = {false};
 	size_t n;
 
 	if (!data || !shdr->sh_entsize)
 		return;
+	for (int s = 0; s < count; s++)
+		first_char[(unsigned char)names[s][0]] = true;
 	n = shdr->sh_size / shdr->sh_entsize;
 	if (n > MAX_SYMBOLS)
 		n = MAX_SYMBOLS;
@@ -63,32 +68,33 @@ static void scan_symtab(Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr,
 		const char *name;
 
 		if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
-		    !sym.st_value)
+		    !sym.st_value || (funcs_only && GELF_ST_TYPE(sym.st_info) != STT_FUNC))
 			continue;
 		name = elf_strptr(elf, shdr->sh_link, sym.st_name);
-		if (!name || (name[0] != '_' && name[0] != 'P' && name[0] != 's'))
+		if (!name || !first_char[(unsigned char)name[0]])
 			continue;
-		for (int s = 0; s < HS_SYM_COUNT; s++)
-			if (!value[s] && strcmp(name, sym_names[s]) == 0) {
+		for (int s = 0; s < count; s++)
+			if (!value[s] && strcmp(name, names[s]) == 0) {
 				value[s] = sym.st_value;
 				size[s] = sym.st_size;
 			}
 	}
 }
 
-static void read_symbols(Elf *elf, uint64_t value[HS_SYM_COUNT],
-			 uint64_t size[HS_SYM_COUNT])
+/* ELF values and sizes of `names`, 0 when absent: .dynsym first (it
+ * survives stripping), then .symtab. */
+static void lookup_symbols(Elf *elf, const char *const *names, int count, bool funcs_only,
+			   uint64_t *value, uint64_t *size)
 {
-	Elf_Scn *scn = NULL;
-
-	/* .dynsym first: it survives stripping */
 	for (int pass = 0; pass < 2; pass++) {
+		Elf_Scn *scn = NULL;
+
 		while ((scn = elf_nextscn(elf, scn))) {
 			GElf_Shdr shdr;
 
 			if (gelf_getshdr(scn, &shdr) &&
 			    shdr.sh_type == (pass ? SHT_SYMTAB : SHT_DYNSYM))
-				scan_symtab(elf, scn, &shdr, value, size);
+				scan_symtab(elf, scn, &shdr, names, count, funcs_only, value, size);
 		}
 	}
 }
@@ -257,37 +263,11 @@ const char *hs_pyfunc_name(enum hs_pyfunc func)
 /* The HS_PY_FUNCS functions (STT_FUNC, defined), .dynsym first. */
 static void read_functions(Elf *elf, struct hs_pyelf *py)
 {
-	for (int pass = 0; pass < 2; pass++) {
-		Elf_Scn *scn = NULL;
+	uint64_t value[HS_FUNC_COUNT] = {0};
 
-		while ((scn = elf_nextscn(elf, scn))) {
-			GElf_Shdr shdr;
-			Elf_Data *data;
-			size_t n;
-
-			if (!gelf_getshdr(scn, &shdr) ||
-			    shdr.sh_type != (pass ? SHT_SYMTAB : SHT_DYNSYM) ||
-			    !shdr.sh_entsize || !(data = elf_getdata(scn, NULL)))
-				continue;
-			n = shdr.sh_size / shdr.sh_entsize;
-			for (size_t i = 0; i < n && i < MAX_SYMBOLS; i++) {
-				GElf_Sym sym;
-				const char *name;
-
-				if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
-				    !sym.st_value || GELF_ST_TYPE(sym.st_info) != STT_FUNC)
-					continue;
-				name = elf_strptr(elf, shdr.sh_link, sym.st_name);
-				if (!name || name[0] != 'P' || name[1] != 'y')
-					continue;
-				for (int f = 0; f < HS_FUNC_COUNT; f++)
-					if (!py->func[f] && strcmp(name, func_names[f]) == 0) {
-						py->func[f] = py->bias + sym.st_value;
-						py->func_size[f] = sym.st_size;
-					}
-			}
-		}
-	}
+	lookup_symbols(elf, func_names, HS_FUNC_COUNT, true, value, py->func_size);
+	for (int f = 0; f < HS_FUNC_COUNT; f++)
+		py->func[f] = value[f] ? py->bias + value[f] : 0;
 }
 
 /* PT_GNU_RELRO: after relocation the loader makes it read-only, so a word
@@ -339,7 +319,7 @@ static int inspect(int fd, const struct hs_maps *maps, struct hs_pyelf *py)
 
 	if (!elf || elf_kind(elf) != ELF_K_ELF || gelf_getclass(elf) != ELFCLASS64)
 		goto out;
-	read_symbols(elf, value, size);
+	lookup_symbols(elf, sym_names, HS_SYM_COUNT, false, value, size);
 	if (!value[HS_SYM_RUNTIME] && section_by_name(elf, ".PyRuntime", &shdr)) {
 		/* 3.10+: _PyRuntime has its own section, found even with no symbols */
 		value[HS_SYM_RUNTIME] = shdr.sh_addr;

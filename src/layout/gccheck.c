@@ -68,8 +68,9 @@ static bool heads_at_retry(struct hs_memsrc *mem, const struct hs_layout *l, uin
 
 /* The permanent generation (gc.freeze()) is one more list head; when the
  * generations moved, it may have moved with them. */
-static void check_permanent(struct hs_memsrc *mem, struct hs_layout *l, uint64_t gc,
-			    int64_t delta, bool may_correct, struct hs_check_list *out)
+static enum hs_check_status check_permanent(struct hs_memsrc *mem, struct hs_layout *l,
+					    uint64_t gc, int64_t delta, bool may_correct,
+					    struct hs_check_list *out)
 {
 	struct hs_check c = {.status = HS_CHECK_OK};
 	int32_t head = l->off[HS_F_GEN_HEAD];
@@ -92,6 +93,7 @@ static void check_permanent(struct hs_memsrc *mem, struct hs_layout *l, uint64_t
 		c.status = HS_CHECK_MISMATCH;
 	}
 	hs_checks_add(out, &c);
+	return c.status;
 }
 
 int hs_gccheck_run(struct hs_memsrc *mem, const struct hs_pyelf *elf, struct hs_layout *layout,
@@ -129,11 +131,9 @@ int hs_gccheck_run(struct hs_memsrc *mem, const struct hs_pyelf *elf, struct hs_
 	if (c.status == HS_CHECK_CORRECTED)
 		layout->off[HS_F_GCS_GENERATIONS] = (int32_t)found;
 	out->settled_off[HS_F_GCS_GENERATIONS] = c.status != HS_CHECK_MISMATCH;
-	if (c.status != HS_CHECK_MISMATCH && hs_has(layout, HS_F_GCS_PERMANENT))
-		check_permanent(mem, layout, gc, c.status == HS_CHECK_CORRECTED ? found - table : 0,
-				may_correct, out);
-	if (out->count && out->items[out->count - 1].status == HS_CHECK_MISMATCH &&
-	    c.status != HS_CHECK_MISMATCH)
+	if (c.status != HS_CHECK_MISMATCH && hs_has(layout, HS_F_GCS_PERMANENT) &&
+	    check_permanent(mem, layout, gc, c.status == HS_CHECK_CORRECTED ? found - table : 0,
+			    may_correct, out) == HS_CHECK_MISMATCH)
 		return hs_error(HS_ENOLAYOUT, "the permanent GC generation of the process is not "
 				"where the layout says");
 	if (c.status == HS_CHECK_MISMATCH)

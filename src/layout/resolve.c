@@ -241,19 +241,22 @@ static int run_checks(struct hs_memsrc *mem, struct hs_python *py)
 	return 0;
 }
 
-static void describe_source(struct hs_python *py, const char *base_detail)
+/* Name the sources in source_detail, which holds the base's own detail
+ * (the DWARF file, or "table NAME"). */
+static void describe_source(struct hs_python *py)
 {
 	struct hs_layout *l = &py->layout;
+	char base[sizeof(l->source_detail)];
 
-	if (py->debug_offsets_fields) {
-		l->source = HS_SRC_DEBUG_OFFSETS;
+	snprintf(base, sizeof(base), "%s%.200s", py->base == HS_SRC_DWARF ? "DWARF of " : "",
+		 l->source_detail);
+	l->source = py->debug_offsets_fields ? HS_SRC_DEBUG_OFFSETS : py->base;
+	if (py->debug_offsets_fields)
 		snprintf(l->source_detail, sizeof(l->source_detail),
-			 "_Py_DebugOffsets for %u fields, %.200s for the others", py->debug_offsets_fields,
-			 base_detail);
-	} else {
-		l->source = py->base;
-		snprintf(l->source_detail, sizeof(l->source_detail), "%s", base_detail);
-	}
+			 "_Py_DebugOffsets for %u fields, %.200s for the others",
+			 py->debug_offsets_fields, base);
+	else
+		snprintf(l->source_detail, sizeof(l->source_detail), "%s", base);
 }
 
 /* python3.13t, libpython3.14t.so.1.0: the ABI tag of a free-threaded build
@@ -284,7 +287,6 @@ int hs_python_resolve(int pid, const struct hs_maps *maps, struct hs_memsrc *mem
 		return hs_error(HS_EUSAGE, "--layout-table and --layout-source=dwarf exclude each other");
 	double t0 = hs_now_ms();
 	struct hs_layout *dbg = NULL;
-	char base_detail[sizeof(out->layout.source_detail)];
 	int err;
 
 	memset(out, 0, sizeof(*out));
@@ -338,16 +340,10 @@ int hs_python_resolve(int pid, const struct hs_maps *maps, struct hs_memsrc *mem
 	} else if ((err = load_base(pid, out, force, opts->table_path)) < 0) {
 		goto fail;
 	}
-	snprintf(base_detail, sizeof(base_detail), "%s",
-		 out->layout.source_detail[0] ? out->layout.source_detail
-					      : hs_layout_source_name(out->base));
-	if (out->base == HS_SRC_DWARF)
-		snprintf(base_detail, sizeof(base_detail), "DWARF of %.200s",
-			 out->layout.source_detail);
 	/* 3. the binary's statements over the base, then the checks */
 	if (dbg && (err = overlay_debug_offsets(out, dbg)) < 0)
 		goto fail;
-	describe_source(out, base_detail);
+	describe_source(out);
 	if ((err = run_checks(mem, out)) < 0 || (err = check_essential(out)) < 0)
 		goto fail;
 	free(dbg);
