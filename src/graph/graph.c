@@ -35,6 +35,7 @@ void hs_graph_release(struct hs_graph *g)
 	free(g->size);
 	free(g->type);
 	free(g->gen);
+	free(g->refcnt);
 	free(g->edge_start);
 	free(g->edges);
 	for (size_t i = 0; i < g->type_count; i++) {
@@ -43,7 +44,13 @@ void hs_graph_release(struct hs_graph *g)
 	}
 	free(g->types);
 	free(g->roots);
+	for (size_t i = 0; i < g->thread_count; i++)
+		free(g->threads[i].name);
 	free(g->threads);
+	free(g->frames);
+	free(g->texts);
+	free(g->name_offsets);
+	free(g->text_pool);
 	hs_addrmap_release(&g->index);
 	hs_graph_init(g);
 }
@@ -71,6 +78,7 @@ static int reserve_objects(struct hs_graph *g, size_t need)
 	    resize((void **)&g->size, ncap, sizeof(*g->size)) < 0 ||
 	    resize((void **)&g->type, ncap, sizeof(*g->type)) < 0 ||
 	    resize((void **)&g->gen, ncap, sizeof(*g->gen)) < 0 ||
+	    resize((void **)&g->refcnt, ncap, sizeof(*g->refcnt)) < 0 ||
 	    resize((void **)&g->edge_start, ncap + 1, sizeof(*g->edge_start)) < 0)
 		return HS_ENOMEM;
 	if (!g->cap)
@@ -80,7 +88,7 @@ static int reserve_objects(struct hs_graph *g, size_t need)
 }
 
 uint32_t hs_graph_add_object(struct hs_graph *g, uint64_t addr, uint32_t type,
-			     uint64_t size, uint8_t gen)
+			     uint64_t size, uint8_t gen, uint64_t refcnt)
 {
 	uint32_t i = (uint32_t)g->count;
 
@@ -91,6 +99,7 @@ uint32_t hs_graph_add_object(struct hs_graph *g, uint64_t addr, uint32_t type,
 	g->type[i] = type;
 	g->size[i] = size;
 	g->gen[i] = gen;
+	g->refcnt[i] = refcnt > HS_REFCNT_MAX ? HS_REFCNT_MAX : (uint32_t)refcnt;
 	g->count++;
 	return i;
 }
@@ -109,7 +118,7 @@ uint32_t hs_graph_add_type(struct hs_graph *g, uint64_t addr, char *name,
 		free(module);
 		return HS_NO_OBJECT;
 	}
-	g->types[g->type_count] = (struct hs_type){addr, name, module};
+	g->types[g->type_count] = (struct hs_type){addr, name, module, 0};
 	return (uint32_t)g->type_count++;
 }
 
@@ -131,16 +140,109 @@ int hs_graph_close_edges(struct hs_graph *g, uint32_t obj)
 	return 0;
 }
 
-int hs_graph_add_root(struct hs_graph *g, uint32_t obj, enum hs_root_kind kind,
-		      uint32_t detail)
+int hs_graph_add_root(struct hs_graph *g, const struct hs_root *root)
 {
 	int err = reserve((void **)&g->roots, &g->root_cap, g->root_count + 1,
 			  sizeof(*g->roots));
 
 	if (err < 0)
 		return err;
-	g->roots[g->root_count++] = (struct hs_root){obj, (uint8_t)kind, detail};
+	g->roots[g->root_count++] = *root;
 	return 0;
+}
+
+uint32_t hs_graph_add_frame(struct hs_graph *g, uint32_t thread, uint32_t depth,
+			    uint32_t code)
+{
+	if (g->frame_count >= HS_NO_OBJECT - 1 ||
+	    reserve((void **)&g->frames, &g->frame_cap, g->frame_count + 1,
+		    sizeof(*g->frames)) < 0)
+		return HS_NO_OBJECT;
+	g->frames[g->frame_count] = (struct hs_frame){thread, depth, code};
+	return (uint32_t)g->frame_count++;
+}
+
+/* Copy a string into the pool; returns its offset or UINT32_MAX. */
+static uint32_t pool_add(struct hs_graph *g, const char *text)
+{
+	size_t len = strlen(text) + 1;
+	uint32_t at = (uint32_t)g->pool_len;
+
+	if (g->pool_len + len > UINT32_MAX ||
+	    reserve((void **)&g->text_pool, &g->pool_cap, g->pool_len + len, 1) < 0)
+		return UINT32_MAX;
+	memcpy(g->text_pool + at, text, len);
+	g->pool_len += len;
+	return at;
+}
+
+int hs_graph_add_text(struct hs_graph *g, uint32_t obj, const char *text)
+{
+	uint32_t at;
+
+	if (reserve((void **)&g->texts, &g->text_cap, g->text_count + 1, sizeof(*g->texts)) < 0 ||
+	    (at = pool_add(g, text)) == UINT32_MAX)
+		return hs_error(HS_ENOMEM, "storing label texts");
+	g->texts[g->text_count++] = (struct hs_text){obj, at};
+	return 0;
+}
+
+static int cmp_text(const void *a, const void *b)
+{
+	const struct hs_text *x = a, *y = b;
+
+	return x->obj < y->obj ? -1 : x->obj > y->obj;
+}
+
+void hs_graph_sort_texts(struct hs_graph *g)
+{
+	size_t n = 0;
+
+	qsort(g->texts, g->text_count, sizeof(*g->texts), cmp_text);
+	/* the first text of an object wins */
+	for (size_t i = 0; i < g->text_count; i++)
+		if (!n || g->texts[n - 1].obj != g->texts[i].obj)
+			g->texts[n++] = g->texts[i];
+	g->text_count = n;
+}
+
+const char *hs_graph_text(const struct hs_graph *g, uint32_t obj)
+{
+	size_t lo = 0, hi = g->text_count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (g->texts[mid].obj < obj)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < g->text_count && g->texts[lo].obj == obj ? g->text_pool + g->texts[lo].offset
+							       : NULL;
+}
+
+uint32_t hs_graph_add_name(struct hs_graph *g, const char *name)
+{
+	uint32_t at;
+
+	/* few distinct names (slot names of classes): a linear search is
+	 * fine, and a bound keeps a hostile heap from making it quadratic */
+	for (size_t i = 0; i < g->name_count; i++)
+		if (!strcmp(g->text_pool + g->name_offsets[i], name))
+			return (uint32_t)i;
+	if (g->name_count >= HS_MAX_NAMES ||
+	    reserve((void **)&g->name_offsets, &g->name_cap, g->name_count + 1,
+		    sizeof(*g->name_offsets)) < 0 ||
+	    (at = pool_add(g, name)) == UINT32_MAX)
+		return HS_NO_OBJECT;
+	g->name_offsets[g->name_count] = at;
+	return (uint32_t)g->name_count++;
+}
+
+const char *hs_graph_name(const struct hs_graph *g, uint32_t id)
+{
+	return id < g->name_count ? g->text_pool + g->name_offsets[id] : NULL;
 }
 
 uint64_t hs_skips_total(const struct hs_skips *s)

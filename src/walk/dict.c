@@ -85,7 +85,7 @@ static void emit_split_value(struct walk *w, const struct keys *k,
 	if (!value || i >= k->nentries)
 		return;
 	memcpy(&key, entries + i * k->entry_size + k->key_off, 8);
-	emit(w, value, HS_EDGE_ATTR, add_object(w, key, HS_GEN_UNTRACKED, true));
+	emit(w, value, HS_EDGE_ATTR, hs_label_obj(add_object(w, key, HS_GEN_UNTRACKED, true)));
 }
 
 /*
@@ -163,7 +163,7 @@ static void decode_combined(struct walk *w, const struct keys *k)
 			continue; /* deleted entry */
 		key_obj = add_object(w, key, HS_GEN_UNTRACKED, true);
 		emit(w, key, HS_EDGE_KEY, (uint32_t)i);
-		emit(w, value, HS_EDGE_VALUE, key_obj);
+		emit(w, value, HS_EDGE_VALUE, hs_label_obj(key_obj));
 	}
 }
 

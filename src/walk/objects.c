@@ -38,6 +38,16 @@ static bool plausible_refcnt(const struct walk *w, int64_t rc, bool strict)
 	return rc > 0 && rc < (strict ? MAX_REFCNT : MAX_GUESSED_REFCNT);
 }
 
+/* ob_refcnt as a count, HS_REFCNT_MAX for immortal objects */
+static uint64_t refcount(const struct walk *w, int64_t rc)
+{
+	if (w->minor >= 14)
+		return (uint32_t)rc >= (1u << 31) ? HS_REFCNT_MAX : (uint32_t)rc;
+	if (w->minor >= 12 && (int32_t)rc < 0)
+		return HS_REFCNT_MAX;
+	return rc < 0 ? 0 : (uint64_t)rc;
+}
+
 /*
  * Whether a word found by a conservative scan may be an object we have not
  * seen.  Every tracked GC object was numbered from the GC lists before any
@@ -115,7 +125,8 @@ uint32_t add_object(struct walk *w, uint64_t addr, uint8_t gen, bool strict)
 		g->skips.limits++;
 		return HS_NO_OBJECT;
 	}
-	idx = hs_graph_add_object(g, addr, w->tinfos[ti].graph_type, size, gen);
+	idx = hs_graph_add_object(g, addr, w->tinfos[ti].graph_type, size, gen,
+				  refcount(w, hdr[0]));
 	if (idx == HS_NO_OBJECT)
 		w->err = HS_ENOMEM;
 	return idx;
@@ -130,7 +141,9 @@ static void emit_to(struct walk *w, uint32_t dst, uint32_t label)
 	if (w->cur_obj != HS_NO_OBJECT)
 		err = hs_graph_add_edge(w->g, dst, label);
 	else
-		err = hs_graph_add_root(w->g, dst, w->root_kind, w->root_detail);
+		err = hs_graph_add_root(w->g, &(struct hs_root){
+			.obj = dst, .kind = w->root_kind, .detail = w->root_detail,
+			.frame = w->root_frame, .label = label});
 	if (err < 0)
 		w->err = err;
 }
@@ -306,14 +319,60 @@ static uint64_t stackref(const struct walk *w, uint64_t v)
 	return v & ~1ULL;
 }
 
+/* Object index of name i of a tuple of names (co_localsplusnames...),
+ * as a label value. */
+static uint32_t tuple_item_label(struct walk *w, uint64_t tuple, uint64_t i)
+{
+	uint64_t n = 0, item = 0;
+
+	if (!tuple || !rd_field(w, tuple, HS_F_VAR_SIZE, &n) || i >= n ||
+	    !rd_u64(w, tuple + off(w, HS_F_TUPLE_ITEMS) + i * 8, &item) || !item)
+		return HS_LABEL_NONE;
+	return hs_label_obj(add_object(w, item, HS_GEN_UNTRACKED, true));
+}
+
+static uint64_t tuple_len(struct walk *w, uint64_t tuple)
+{
+	uint64_t n = 0;
+
+	return tuple && rd_field(w, tuple, HS_F_VAR_SIZE, &n) && n < MAX_ITEMS ? n : 0;
+}
+
+/* Emit frame slots: the first `named` are locals, cells and free
+ * variables named by `names(i)`, the rest the value stack. */
+static void emit_frame_slots(struct walk *w, const uint64_t *slots, uint64_t n,
+			     const uint64_t *name_tuples, int ntuples)
+{
+	uint64_t named = 0, base = 0;
+	int t = 0;
+
+	for (int k = 0; k < ntuples; k++)
+		named += tuple_len(w, name_tuples[k]);
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t v = stackref(w, slots[i]);
+
+		if (!v)
+			continue;
+		if (i >= named) {
+			emit(w, v, HS_EDGE_STACK, (uint32_t)(i - named));
+			continue;
+		}
+		while (t < ntuples && i >= base + tuple_len(w, name_tuples[t]))
+			base += tuple_len(w, name_tuples[t++]);
+		emit(w, v, HS_EDGE_LOCAL,
+		     t < ntuples ? tuple_item_label(w, name_tuples[t], i - base) : HS_LABEL_NONE);
+	}
+}
+
 void decode_iframe(struct walk *w, uint64_t iframe)
 {
-	uint64_t code = 0, func = 0, n;
+	uint64_t code = 0, func = 0, n, names = 0;
 	const uint64_t *slots;
 
 	rd_field(w, iframe, HS_F_IF_CODE, &code);
 	rd_field(w, iframe, HS_F_IF_FUNC, &func);
-	emit(w, stackref(w, code), HS_EDGE_FIELD, HS_F_IF_CODE);
+	code = stackref(w, code);
+	emit(w, code, HS_EDGE_FIELD, HS_F_IF_CODE);
 	emit(w, stackref(w, func), HS_EDGE_FIELD, HS_F_IF_FUNC);
 	EMIT_FIELDS(w, iframe, HS_F_IF_GLOBALS, HS_F_IF_BUILTINS, HS_F_IF_LOCALS,
 		    HS_F_IF_FRAME_OBJ);
@@ -324,15 +383,17 @@ void decode_iframe(struct walk *w, uint64_t iframe)
 		w->g->skips.frames++;
 		return;
 	}
-	for (uint64_t i = 0; i < n; i++)
-		emit(w, stackref(w, slots[i]), HS_EDGE_LOCAL, (uint32_t)i);
+	if (code)
+		rd_field(w, code, HS_F_CO_LOCALSPLUSNAMES, &names);
+	emit_frame_slots(w, slots, n, &names, 1);
 }
 
 /* <= 3.10 frame objects: Objects/frameobject.c frame_traverse */
 static void decode_old_frame(struct walk *w, uint64_t addr)
 {
 	uint64_t code = 0, nlocals = 0, cells = 0, frees = 0, ncells = 0, nfrees = 0, size = 0;
-	uint64_t live, stack = 0;
+	uint64_t live, stack = 0, names[3] = {0};
+	const uint64_t *slots;
 
 	EMIT_FIELDS(w, addr, HS_F_FR_BACK, HS_F_FR_CODE, HS_F_FR_BUILTINS,
 		    HS_F_FR_GLOBALS, HS_F_FR_LOCALS, HS_F_FR_TRACE);
@@ -357,11 +418,15 @@ static void decode_old_frame(struct walk *w, uint64_t addr)
 		rd_field(w, addr, HS_F_FR_VALUESTACK, &vs);
 		stack = top && top >= vs ? (top - vs) / 8 : 0;
 	}
-	if (live + stack > size) {
+	if (live + stack > size || !(slots = view(w, addr + off(w, HS_F_FR_LOCALSPLUS),
+						     (live + stack) * 8))) {
 		w->g->skips.frames++;
 		return;
 	}
-	emit_array(w, addr + off(w, HS_F_FR_LOCALSPLUS), live + stack);
+	rd_field(w, code, HS_F_CO_VARNAMES, &names[0]);
+	names[1] = cells;
+	names[2] = frees;
+	emit_frame_slots(w, slots, live + stack, names, 3);
 }
 
 static void decode_frame(struct walk *w, uint64_t addr)
@@ -467,7 +532,7 @@ static void decode_instance(struct walk *w, uint64_t addr, const struct tinfo *t
 		uint64_t v = 0;
 
 		if (rd_u64(w, addr + w->slot_offsets[t->slot_first + i], &v) && v)
-			emit(w, v, HS_EDGE_SLOT, i);
+			emit(w, v, HS_EDGE_SLOT, w->slot_names[t->slot_first + i]);
 	}
 	if (t->flags & TPF_MANAGED_DICT) {
 		uint64_t word = 0;

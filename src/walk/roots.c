@@ -106,19 +106,33 @@ static bool iframe_is_shim(struct walk *w, uint64_t iframe)
 	return !owner || *owner >= 3;
 }
 
+/* Record frame `depth` of the current thread, running `code`; roots
+ * emitted next belong to it. */
+static void begin_frame(struct walk *w, uint32_t depth, uint64_t code)
+{
+	uint32_t code_obj = add_object(w, code, HS_GEN_UNTRACKED, true);
+
+	w->root_frame = hs_graph_add_frame(w->g, w->root_detail, depth, code_obj);
+	if (w->root_frame == HS_NO_OBJECT)
+		w->err = HS_ENOMEM;
+}
+
 static uint32_t walk_frames(struct walk *w, uint64_t ts)
 {
 	uint32_t frames = 0;
 
 	if (w->minor < 11) {
-		uint64_t f = 0;
+		uint64_t f = 0, code = 0;
 
 		rd_field(w, ts, HS_F_TS_FRAME, &f);
 		for (; f && frames < MAX_FRAMES; frames++) {
+			rd_field(w, f, HS_F_FR_CODE, &code);
+			begin_frame(w, frames, code);
 			emit(w, f, HS_EDGE_FIELD, HS_F_TS_FRAME);
 			if (!rd_field(w, f, HS_F_FR_BACK, &f))
 				w->g->skips.frames++, f = 0;
 		}
+		w->root_frame = HS_NO_OBJECT;
 		return frames;
 	}
 	for (uint64_t f = first_iframe(w, ts); f && frames < MAX_FRAMES;) {
@@ -128,12 +142,18 @@ static uint32_t walk_frames(struct walk *w, uint64_t ts)
 			break;
 		}
 		if (!iframe_is_shim(w, f)) {
+			uint64_t code = 0;
+
+			rd_field(w, f, HS_F_IF_CODE, &code);
+			/* 3.14+: a stack reference; bit 0 is a tag */
+			begin_frame(w, frames, w->minor >= 14 ? code & ~1ULL : code);
 			decode_iframe(w, f);
 			frames++;
 		}
 		if (!rd_field(w, f, HS_F_IF_PREVIOUS, &f))
 			break;
 	}
+	w->root_frame = HS_NO_OBJECT;
 	return frames;
 }
 

@@ -289,6 +289,26 @@ static int type_names(struct walk *w, uint64_t t, uint64_t flags, char **name,
 	return 0;
 }
 
+/* The name of a member (a C string; for __slots__ the UTF-8 of the name). */
+static uint32_t slot_name(struct walk *w, uint64_t member)
+{
+	uint64_t p = 0;
+	const char *s;
+	char name[128];
+	size_t n;
+
+	if (!rd_field(w, member, HS_F_MD_NAME, &p) || !p)
+		return HS_NO_OBJECT;
+	for (n = 0; n < sizeof(name) - 1; n++) {
+		if (!(s = view(w, p + n, 1)))
+			return HS_NO_OBJECT;
+		if (!(name[n] = *s))
+			break;
+	}
+	name[n] = '\0';
+	return hs_graph_add_name(w->g, name);
+}
+
 /* Offsets of object slots (__slots__) of heap types along the base chain;
  * only heap types use the generic member table (Objects/typeobject.c
  * traverse_slots). */
@@ -317,13 +337,17 @@ static void collect_slots(struct walk *w, struct tinfo *ti, uint64_t t)
 					size_t ncap = w->slot_cap ? w->slot_cap * 2 : 64;
 					uint32_t *grown = realloc(w->slot_offsets, ncap * sizeof(*grown));
 
+					if (grown)
+						w->slot_offsets = grown;
+					grown = grown ? realloc(w->slot_names, ncap * sizeof(*grown)) : NULL;
 					if (!grown) {
 						w->err = HS_ENOMEM;
 						return;
 					}
-					w->slot_offsets = grown;
+					w->slot_names = grown;
 					w->slot_cap = ncap;
 				}
+				w->slot_names[w->slot_count] = slot_name(w, m);
 				w->slot_offsets[w->slot_count++] = (uint32_t)moff;
 				ti->slot_count++;
 			}
@@ -426,5 +450,6 @@ void tinfos_release(struct walk *w)
 {
 	free(w->tinfos);
 	free(w->slot_offsets);
+	free(w->slot_names);
 	hs_addrmap_release(&w->tcache);
 }

@@ -86,6 +86,7 @@ struct walk {
 	struct tinfo *tinfos;
 	size_t tinfo_count, tinfo_cap;
 	uint32_t *slot_offsets;
+	uint32_t *slot_names;  /* name id of each slot, HS_NO_OBJECT if unknown */
 	size_t slot_count, slot_cap;
 
 	uint64_t static_types; /* 3.12+: interp->types.builtins array */
@@ -95,6 +96,7 @@ struct walk {
 	uint32_t cur_obj;      /* object being decoded, or HS_NO_OBJECT */
 	uint8_t root_kind;     /* when cur_obj == HS_NO_OBJECT */
 	uint32_t root_detail;
+	uint32_t root_frame;   /* frame index of frame roots, else HS_NO_OBJECT */
 	int err;               /* first fatal error (out of memory) */
 };
 
@@ -162,5 +164,11 @@ uint64_t dictkeys_size(struct walk *w, uint64_t keys, bool *ok);
 
 /* roots.c */
 int walk_roots(struct walk *w);
+
+/* labels.c: texts of the objects edges are named by, thread names */
+int label_graph(struct walk *w);
+/* repr-like text of a str, int, float, bytes, tuple... into buf; false if
+ * the object has no short text */
+bool object_text(struct walk *w, uint32_t obj, char *buf, size_t max, int depth);
 
 #endif

@@ -16,6 +16,7 @@ int hs_walk(struct hs_memsrc *mem, const struct hs_python *py,
 		.g = out,
 		.max_objects = opts ? opts->max_objects : 0,
 		.cur_obj = HS_NO_OBJECT,
+		.root_frame = HS_NO_OBJECT,
 	};
 	int err;
 
@@ -27,6 +28,8 @@ int hs_walk(struct hs_memsrc *mem, const struct hs_python *py,
 		hs_graph_close_edges(out, (uint32_t)i);
 		err = w.err;
 	}
+	if (!err)
+		err = label_graph(&w);
 	tinfos_release(&w);
 	return err;
 }

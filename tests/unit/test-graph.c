@@ -43,17 +43,17 @@ static void test_graph(void)
 	ok(strcmp(g.types[t_dict].name, "dict") == 0 && g.types[t_dict].addr == 0x3000,
 	   "type name and address stored");
 
-	o[0] = hs_graph_add_object(&g, 0x7f0000000010, t_list, 56, HS_GEN_2);
+	o[0] = hs_graph_add_object(&g, 0x7f0000000010, t_list, 56, HS_GEN_2, 1);
 	err |= hs_graph_add_edge(&g, 1, HS_EDGE_LABEL(HS_EDGE_INDEX, 0));
 	err |= hs_graph_add_edge(&g, 2, HS_EDGE_LABEL(HS_EDGE_INDEX, 1));
 	err |= hs_graph_close_edges(&g, o[0]);
-	o[1] = hs_graph_add_object(&g, 0x7f0000000020, t_str, 54, HS_GEN_UNTRACKED);
+	o[1] = hs_graph_add_object(&g, 0x7f0000000020, t_str, 54, HS_GEN_UNTRACKED, 1);
 	err |= hs_graph_close_edges(&g, o[1]);
-	o[2] = hs_graph_add_object(&g, 0x7f0000000030, t_dict, 232, HS_GEN_0);
+	o[2] = hs_graph_add_object(&g, 0x7f0000000030, t_dict, 232, HS_GEN_0, 1);
 	err |= hs_graph_add_edge(&g, 1, HS_EDGE_LABEL(HS_EDGE_KEY, 0));
 	err |= hs_graph_add_edge(&g, 3, HS_EDGE_LABEL(HS_EDGE_VALUE, 1));
 	err |= hs_graph_close_edges(&g, o[2]);
-	o[3] = hs_graph_add_object(&g, 0x7f0000000040, t_int, 28, HS_GEN_UNTRACKED);
+	o[3] = hs_graph_add_object(&g, 0x7f0000000040, t_int, 28, HS_GEN_UNTRACKED, 1);
 	err |= hs_graph_close_edges(&g, o[3]);
 
 	ok(err == 0, "edges added and closed");
@@ -82,8 +82,9 @@ static void test_graph(void)
 	   "dict's out-edges: KEY->1, VALUE->3");
 	ok(g.edges[1].dst == 2 && HS_EDGE_VALUE(g.edges[1].label) == 1, "list's second edge");
 
-	ok(hs_graph_add_root(&g, 0, HS_ROOT_GC_LIST, 0) == 0 &&
-	   hs_graph_add_root(&g, 2, HS_ROOT_THREAD, 7) == 0 && g.root_count == 2 &&
+	ok(hs_graph_add_root(&g, &(struct hs_root){.obj = 0, .kind = HS_ROOT_GC_LIST}) == 0 &&
+	   hs_graph_add_root(&g, &(struct hs_root){.obj = 2, .kind = HS_ROOT_THREAD, .detail = 7}) == 0 &&
+	   g.root_count == 2 &&
 	   g.roots[1].obj == 2 && g.roots[1].kind == HS_ROOT_THREAD && g.roots[1].detail == 7,
 	   "roots");
 
@@ -96,7 +97,7 @@ static void test_graph(void)
 
 	for (uint32_t i = 4; i < 10000; i++) {
 		grown_ok &= hs_graph_add_object(&g, 0x7f0000100000 + 16 * (uint64_t)i, t_int, 28,
-						HS_GEN_1) == i;
+						HS_GEN_1, 1) == i;
 		grown_ok &= hs_graph_add_edge(&g, i - 1, HS_EDGE_LABEL(HS_EDGE_CONSERVATIVE, 0)) == 0;
 		grown_ok &= hs_graph_close_edges(&g, i) == 0;
 	}
@@ -112,7 +113,7 @@ static void test_graph(void)
 static void add_objects(struct hs_graph *g, uint32_t type, int n, uint64_t size, uint64_t *addr)
 {
 	for (int i = 0; i < n; i++) {
-		hs_graph_add_object(g, *addr, type, size, HS_GEN_2);
+		hs_graph_add_object(g, *addr, type, size, HS_GEN_2, 1);
 		hs_graph_close_edges(g, (uint32_t)(g->count - 1));
 		*addr += 16;
 	}
