@@ -19,12 +19,30 @@ enum {
 	EXIT_USAGE = 64,
 };
 
+/* summary --by */
+enum cli_partition {
+	BY_TYPE,
+	BY_CLODO,
+	BY_SIZE,
+	BY_MODULE,
+	BY_RCS,
+	BY_GENERATION,
+};
+
 struct cli_opts {
 	const char *command;
 	const char *target;
+	const char *arg;      /* the command's second argument (show's ADDR) */
 	bool json;
 	bool all;
 	long top;
+	enum cli_partition by;
+	const char *type;     /* referrers --type KIND */
+	uint64_t addr;        /* referrers --addr, show ADDR; 0 if not given */
+	long paths;           /* referrers --paths N */
+	long max_depth;       /* referrers --max-depth D; 0: no limit */
+	bool garbage;         /* cycles --garbage */
+	bool dot;             /* --dot: Graphviz instead of text */
 	enum hs_layout_source layout_source;
 	const char *layout_table; /* --layout-table FILE, or NULL */
 	uint64_t max_capture;
@@ -42,6 +60,8 @@ struct command {
 	const char *name;
 	const char *synopsis;
 	const char *summary;
+	const char *arg_name;  /* a second positional argument ("ADDR"), or NULL */
+	const char *example;   /* a command line for --help, or NULL */
 	const struct option_spec *options; /* terminated by a zeroed entry */
 	int (*run)(const struct cli_opts *opts);
 };
@@ -73,6 +93,9 @@ int cli_fail(int err);
 
 /* Whether SIGINT/SIGTERM arrived. */
 bool cli_interrupted(void);
+
+/* "0x7f..." (or decimal) as an object address; -1 if not one */
+int cli_parse_addr(const char *s, uint64_t *out);
 
 int cmd_summary(const struct cli_opts *opts);
 int cmd_info(const struct cli_opts *opts);

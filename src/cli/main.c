@@ -28,11 +28,11 @@ static const struct command commands[] = {
 	 "Pause the Python process PID briefly, copy its memory, and print its heap\n"
 	 "partitioned by type, as Heapy's hpy().heap() does: count and size\n"
 	 "(sys.getsizeof) per kind, largest first.",
-	 summary_options, cmd_summary},
+	 NULL, NULL, summary_options, cmd_summary},
 	{"info", "heapscope info PID [--json]",
 	 "Show the interpreter of PID: version, where the struct layouts came from,\n"
 	 "threads, GC generation counts, pause time and bytes read.",
-	 info_options, cmd_info},
+	 NULL, NULL, info_options, cmd_info},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -51,7 +51,7 @@ static void print_usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-	struct cli_opts opts = {.top = 10};
+	struct cli_opts opts = {.top = 10, .paths = 10};
 	int err;
 
 	if (argc < 2) {

@@ -62,6 +62,40 @@ static int apply(const struct command *cmd, const struct option_spec *o,
 		if (parse_long(arg, 1, 1000000000, &v) < 0)
 			return usage_error(cmd, "--top needs a positive number, not '%s'", arg);
 		opts->top = v;
+	} else if (!strcmp(o->name, "paths")) {
+		if (parse_long(arg, 1, 1000000000, &v) < 0)
+			return usage_error(cmd, "--paths needs a positive number, not '%s'", arg);
+		opts->paths = v;
+	} else if (!strcmp(o->name, "max-depth")) {
+		if (parse_long(arg, 1, 1000000000, &v) < 0)
+			return usage_error(cmd, "--max-depth needs a positive number, not '%s'", arg);
+		opts->max_depth = v;
+	} else if (!strcmp(o->name, "type")) {
+		if (!*arg)
+			return usage_error(cmd, "--type needs a kind such as 'app.models.User'%s", "");
+		opts->type = arg;
+	} else if (!strcmp(o->name, "addr")) {
+		if (cli_parse_addr(arg, &opts->addr) < 0)
+			return usage_error(cmd, "--addr needs an address such as 0x7f3a12345678, not '%s'", arg);
+	} else if (!strcmp(o->name, "garbage")) {
+		opts->garbage = true;
+	} else if (!strcmp(o->name, "dot")) {
+		opts->dot = true;
+	} else if (!strcmp(o->name, "by")) {
+		static const char *const names[] = {
+			[BY_TYPE] = "type", [BY_CLODO] = "clodo", [BY_SIZE] = "size",
+			[BY_MODULE] = "module", [BY_RCS] = "rcs", [BY_GENERATION] = "generation",
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (!strcmp(arg, names[i]))
+				break;
+		if (i == sizeof(names) / sizeof(names[0]))
+			return usage_error(cmd,
+					   "--by must be type, clodo, size, module, rcs or generation, not '%s'",
+					   arg);
+		opts->by = (enum cli_partition)i;
 	} else if (!strcmp(o->name, "max-capture")) {
 		if (parse_long(arg, 1, 1L << 30, &v) < 0)
 			return usage_error(cmd, "--max-capture needs a size in MiB, not '%s'", arg);
@@ -95,9 +129,13 @@ int cli_parse(const struct command *cmd, int argc, char **argv,
 		const struct option_spec *o;
 
 		if (a[0] != '-' || !a[1]) {
-			if (positional++)
+			if (positional == 0)
+				opts->target = a;
+			else if (positional == 1 && cmd->arg_name)
+				opts->arg = a;
+			else
 				return usage_error(cmd, "unexpected argument '%s'", a);
-			opts->target = a;
+			positional++;
 			continue;
 		}
 		if (a[1] == '-') {
@@ -134,6 +172,21 @@ int cli_parse(const struct command *cmd, int argc, char **argv,
 	}
 	if (!opts->target)
 		return usage_error(cmd, "%s", "missing PID");
+	if (cmd->arg_name && !opts->arg)
+		return usage_error(cmd, "missing %s", cmd->arg_name);
+	return 0;
+}
+
+int cli_parse_addr(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || !*s || *end || *s == '-' || v == 0)
+		return -1;
+	*out = v;
 	return 0;
 }
 
@@ -148,9 +201,12 @@ void cli_print_help(const struct command *cmd)
 			 o->name, o->arg ? " " : "", o->arg ? o->arg : "");
 		printf("  %-30s %s\n", left, o->help);
 	}
-	printf("\nExample:\n  heapscope %s 4242\n\n"
+	if (cmd->example)
+		printf("\nExample:\n  %s\n", cmd->example);
+	else
+		printf("\nExample:\n  heapscope %s 4242\n", cmd->name);
+	printf("\n"
 	       "Exit status: 0 complete, 1 result produced but incomplete (skipped objects\n"
 	       "are reported), 2 fatal error (no such process, no permission, not Python,\n"
-	       "unsupported version), 64 bad usage.\n",
-	       cmd->name);
+	       "unsupported version), 64 bad usage.\n");
 }
