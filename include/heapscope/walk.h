@@ -14,6 +14,9 @@
 #ifndef HEAPSCOPE_WALK_H
 #define HEAPSCOPE_WALK_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "heapscope/graph.h"
 #include "heapscope/memsrc.h"
 #include "heapscope/resolve.h"
@@ -30,5 +33,13 @@ struct hs_walk_opts {
  */
 int hs_walk(struct hs_memsrc *mem, const struct hs_python *py,
 	    const struct hs_walk_opts *opts, struct hs_graph *out);
+
+/*
+ * A short text of the object `obj` of a walked graph, for showing it: the
+ * repr of a str, bytes (cut after 40 characters), int, float, bool, None
+ * or tuple of those.  Returns false when the object has no such text.
+ */
+bool hs_walk_object_text(struct hs_memsrc *mem, const struct hs_python *py,
+			 struct hs_graph *g, uint32_t obj, char *buf, size_t max);
 
 #endif

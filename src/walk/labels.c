@@ -196,15 +196,31 @@ static bool tuple_text(struct walk *w, uint64_t addr, struct textbuf *b, int dep
 	return true;
 }
 
+/* How to read an object of this type: known from the walk's type cache
+ * (which sees subclasses), else by the kind's name. */
+static enum decoder decoder_of(struct walk *w, uint64_t type, const char *kind)
+{
+	uint32_t ti = hs_addrmap_get(&w->tcache, type);
+
+	if (ti < w->tinfo_count)
+		return (enum decoder)w->tinfos[ti].decoder;
+	if (!strcmp(kind, "str"))
+		return D_STR;
+	if (!strcmp(kind, "int") || !strcmp(kind, "bool"))
+		return D_INT;
+	if (!strcmp(kind, "tuple"))
+		return D_TUPLE;
+	return D_NONE;
+}
+
 static bool text_of(struct walk *w, uint32_t obj, struct textbuf *b, int depth)
 {
 	uint64_t addr = w->g->addr[obj], type = 0;
 	const char *kind = w->g->types[w->g->type[obj]].name;
-	uint32_t ti;
 
-	if (!rd_field(w, addr, HS_F_OB_TYPE, &type) || (ti = tinfo_of(w, type)) == TINFO_INVALID)
+	if (!rd_field(w, addr, HS_F_OB_TYPE, &type) || !type || (type & 7))
 		return false;
-	switch ((enum decoder)w->tinfos[ti].decoder) {
+	switch (decoder_of(w, type, kind)) {
 	case D_STR:
 		return str_text(w, addr, b);
 	case D_INT:
@@ -290,8 +306,10 @@ static uint32_t find_attr(const struct hs_graph *g, uint32_t obj, const char *na
 			return e->dst;
 		if (label != HS_EDGE_LABEL(HS_EDGE_FIELD, HS_F_TP_DICT))
 			continue;
+		/* a split table's values are attributes, a combined one's values */
 		for (de = hs_graph_edges(g, e->dst, &dend); de < dend; de++)
-			if (HS_EDGE_KIND(de->label) == HS_EDGE_VALUE &&
+			if ((HS_EDGE_KIND(de->label) == HS_EDGE_VALUE ||
+			     HS_EDGE_KIND(de->label) == HS_EDGE_ATTR) &&
 			    (t = hs_graph_text(g, HS_EDGE_VALUE(de->label))) && !strcmp(t, name))
 				return de->dst;
 	}
@@ -332,9 +350,9 @@ static void name_threads(struct walk *w)
 		return;
 	for (e = hs_graph_edges(g, active, &end); e < end; e++) {
 		const char *key;
-		uint32_t name;
+		uint32_t name, native;
 		char text[TEXT_MAX], raw[128];
-		uint64_t ident;
+		uint64_t ident, native_id;
 
 		if (HS_EDGE_KIND(e->label) != HS_EDGE_VALUE ||
 		    !(key = hs_graph_text(g, HS_EDGE_VALUE(e->label))) ||
@@ -344,9 +362,17 @@ static void name_threads(struct walk *w)
 		if (name == HS_NO_OBJECT || !object_text(w, name, text, sizeof(text), 0) ||
 		    !read_str(w, g->addr[name], raw, sizeof(raw)))
 			continue;
-		for (size_t t = 0; t < g->thread_count; t++)
-			if (g->threads[t].thread_id == ident && !g->threads[t].name)
-				g->threads[t].name = strdup(raw);
+		native = find_attr(g, e->dst, "'_native_id'");
+		if (native == HS_NO_OBJECT || !object_text(w, native, text, sizeof(text), 0) ||
+		    sscanf(text, "%" SCNu64, &native_id) != 1)
+			native_id = 0;
+		for (size_t t = 0; t < g->thread_count; t++) {
+			if (g->threads[t].thread_id != ident || g->threads[t].name)
+				continue;
+			g->threads[t].name = strdup(raw);
+			if (!g->threads[t].native_id)
+				g->threads[t].native_id = native_id;
+		}
 	}
 }
 

@@ -291,19 +291,26 @@ static void decode_exc_item(struct walk *w, uint64_t item)
 }
 
 /* Live slots of an interpreter frame: locals, cells, frees and the value
- * stack (3.11-3.13 stacktop counts slots; 3.14 has a stack pointer). */
-static uint64_t iframe_live_slots(struct walk *w, uint64_t iframe)
+ * stack (3.11-3.13 stacktop counts slots; 3.14 has a stack pointer).  A
+ * frame that is running (every frame of a thread is, below a call) may
+ * not keep its stack top: 3.12+ reset it to -1 or NULL while they hold it
+ * in a register.  Its locals, cells and free variables are valid anyway
+ * (NULL while unbound), so at least those are read. */
+static uint64_t iframe_live_slots(struct walk *w, uint64_t iframe, uint64_t code)
 {
-	uint64_t base = iframe + (uint64_t)off(w, HS_F_IF_LOCALSPLUS), v = 0;
+	uint64_t base = iframe + (uint64_t)off(w, HS_F_IF_LOCALSPLUS), v = 0, n = 0;
+	const int32_t *nlocalsplus = code ? view(w, code + off(w, HS_F_CO_NLOCALSPLUS), 4) : NULL;
 
 	if (has(w, HS_F_IF_STACKTOP)) {
 		const int32_t *top = view(w, iframe + off(w, HS_F_IF_STACKTOP), 4);
 
-		return top && *top >= 0 ? (uint64_t)*top : 0;
+		n = top && *top >= 0 ? (uint64_t)*top : 0;
+	} else if (rd_field(w, iframe, HS_F_IF_STACKPOINTER, &v) && v >= base) {
+		n = (v - base) / 8;
 	}
-	if (rd_field(w, iframe, HS_F_IF_STACKPOINTER, &v) && v >= base)
-		return (v - base) / 8;
-	return 0;
+	if (nlocalsplus && *nlocalsplus > 0 && (uint64_t)*nlocalsplus > n)
+		n = (uint64_t)*nlocalsplus;
+	return n;
 }
 
 /* Untag a 3.14+ _PyStackRef (Include/internal/pycore_stackref.h, default
@@ -376,7 +383,7 @@ void decode_iframe(struct walk *w, uint64_t iframe)
 	emit(w, stackref(w, func), HS_EDGE_FIELD, HS_F_IF_FUNC);
 	EMIT_FIELDS(w, iframe, HS_F_IF_GLOBALS, HS_F_IF_BUILTINS, HS_F_IF_LOCALS,
 		    HS_F_IF_FRAME_OBJ);
-	n = iframe_live_slots(w, iframe);
+	n = iframe_live_slots(w, iframe, code);
 	if (n > (1u << 20) || !(slots = view(w, iframe + off(w, HS_F_IF_LOCALSPLUS), n * 8))) {
 		hs_debug("skipped frame 0x%llx: %llu live slots unreadable",
 			 (unsigned long long)iframe, (unsigned long long)n);

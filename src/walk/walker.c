@@ -33,3 +33,23 @@ int hs_walk(struct hs_memsrc *mem, const struct hs_python *py,
 	tinfos_release(&w);
 	return err;
 }
+
+bool hs_walk_object_text(struct hs_memsrc *mem, const struct hs_python *py,
+			 struct hs_graph *g, uint32_t obj, char *buf, size_t max)
+{
+	struct walk w = {
+		.mem = mem,
+		.py = py,
+		.L = &py->layout,
+		.minor = py->elf.minor,
+		.g = g,
+		.cur_obj = HS_NO_OBJECT,
+		.root_frame = HS_NO_OBJECT,
+	};
+	bool ok;
+
+	hs_addrmap_init(&w.tcache);
+	ok = max > 0 && object_text(&w, obj, buf, max, 0);
+	tinfos_release(&w);
+	return ok;
+}
