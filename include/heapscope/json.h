@@ -28,6 +28,7 @@ void hs_json_uint(struct hs_json *j, const char *key, uint64_t value);
 void hs_json_int(struct hs_json *j, const char *key, int64_t value);
 void hs_json_double(struct hs_json *j, const char *key, double value);
 void hs_json_bool(struct hs_json *j, const char *key, bool value);
+void hs_json_null(struct hs_json *j, const char *key);
 /* Ends the document with a newline. */
 void hs_json_finish(struct hs_json *j);
 

@@ -22,10 +22,28 @@ static int cmp_rows_by_kind(const void *a, const void *b)
 		      ((const struct hs_summary_row *)b)->kind);
 }
 
+void hs_summary_finish(struct hs_summary *s)
+{
+	size_t n = 0;
+
+	qsort(s->rows, s->count, sizeof(*s->rows), cmp_rows_by_kind);
+	for (size_t i = 0; i < s->count; i++) {
+		if (!s->rows[i].count)
+			continue;
+		if (n && strcmp(s->rows[n - 1].kind, s->rows[i].kind) == 0) {
+			s->rows[n - 1].count += s->rows[i].count;
+			s->rows[n - 1].size += s->rows[i].size;
+		} else {
+			s->rows[n++] = s->rows[i];
+		}
+	}
+	qsort(s->rows, n, sizeof(*s->rows), cmp_rows_by_size);
+	s->count = n;
+}
+
 int hs_summary_by_type(const struct hs_graph *g, struct hs_summary *out)
 {
 	struct hs_summary_row *rows;
-	size_t n = 0;
 
 	memset(out, 0, sizeof(*out));
 	rows = calloc(g->type_count ? g->type_count : 1, sizeof(*rows));
@@ -41,25 +59,15 @@ int hs_summary_by_type(const struct hs_graph *g, struct hs_summary *out)
 	}
 	/* distinct types with one name (two classes Node in one module)
 	 * share a row, as in Heapy */
-	qsort(rows, g->type_count, sizeof(*rows), cmp_rows_by_kind);
-	for (size_t t = 0; t < g->type_count; t++) {
-		if (!rows[t].count)
-			continue;
-		if (n && strcmp(rows[n - 1].kind, rows[t].kind) == 0) {
-			rows[n - 1].count += rows[t].count;
-			rows[n - 1].size += rows[t].size;
-		} else {
-			rows[n++] = rows[t];
-		}
-	}
-	qsort(rows, n, sizeof(*rows), cmp_rows_by_size);
 	out->rows = rows;
-	out->count = n;
+	out->count = g->type_count;
+	hs_summary_finish(out);
 	return 0;
 }
 
 void hs_summary_release(struct hs_summary *s)
 {
 	free(s->rows);
+	free(s->pool);
 	memset(s, 0, sizeof(*s));
 }

@@ -99,5 +99,8 @@ int cli_parse_addr(const char *s, uint64_t *out);
 
 int cmd_summary(const struct cli_opts *opts);
 int cmd_info(const struct cli_opts *opts);
+int cmd_referrers(const struct cli_opts *opts);
+int cmd_show(const struct cli_opts *opts);
+int cmd_cycles(const struct cli_opts *opts);
 
 #endif

@@ -14,6 +14,33 @@
 static const struct option_spec summary_options[] = {
 	{"top", 0, "N", "show the N largest rows (default 10)"},
 	{"all", 0, NULL, "show every row"},
+	{"by", 0, "PART", "type (default), clodo, size, module, rcs or generation"},
+	COMMON_OPTIONS,
+	{0},
+};
+
+static const struct option_spec referrers_options[] = {
+	{"type", 0, "KIND", "every object of this kind (as named by 'summary'), grouped by path"},
+	{"addr", 0, "ADDR", "one object: its shortest path through each referrer"},
+	{"paths", 0, "N", "show N paths (default 10)"},
+	{"max-depth", 0, "D", "leave out objects more than D hops from their root"},
+	{"dot", 0, NULL, "print a Graphviz graph of the example chains (dot -Tsvg)"},
+	COMMON_OPTIONS,
+	{0},
+};
+
+static const struct option_spec show_options[] = {
+	{"top", 0, "N", "list N references each way (default 10)"},
+	{"all", 0, NULL, "list every reference"},
+	COMMON_OPTIONS,
+	{0},
+};
+
+static const struct option_spec cycles_options[] = {
+	{"garbage", 0, NULL, "only cycles no root reaches: what the next full collection frees"},
+	{"top", 0, "N", "show the N largest shapes (default 10)"},
+	{"all", 0, NULL, "show every shape"},
+	{"dot", 0, NULL, "print a Graphviz graph of the example cycles (dot -Tsvg)"},
 	COMMON_OPTIONS,
 	{0},
 };
@@ -24,11 +51,36 @@ static const struct option_spec info_options[] = {
 };
 
 static const struct command commands[] = {
-	{"summary", "heapscope summary PID [--top N | --all] [--json]",
+	{"summary", "heapscope summary PID [--by PART] [--top N | --all] [--json]",
 	 "Pause the Python process PID briefly, copy its memory, and print its heap\n"
 	 "partitioned by type, as Heapy's hpy().heap() does: count and size\n"
-	 "(sys.getsizeof) per kind, largest first.",
+	 "(sys.getsizeof) per kind, largest first.  --by chooses another of Heapy's\n"
+	 "partitions: clodo (a __dict__ is 'dict of <its owner's class>'), size\n"
+	 "(individual size), module (of the type), rcs (the kinds of the\n"
+	 "referrers) or generation (the GC generation).",
 	 NULL, NULL, summary_options, cmd_summary},
+	{"referrers", "heapscope referrers PID (--type KIND | --addr ADDR) [--paths N] [--max-depth D] [--json | --dot]",
+	 "Why objects are alive: the shortest chains of references from a root (a\n"
+	 "module, a thread's frame, the interpreter) to them, written as Python\n"
+	 "(app.registry.REGISTRY['sessions'][*]).  With --type, the objects of a kind\n"
+	 "are grouped by path shape: indices and keys that vary become [*].  Paths\n"
+	 "that start at <gc-only>, <external> or <garbage> begin at an object no root\n"
+	 "reaches (see README).",
+	 NULL, "heapscope referrers 4242 --type app.models.Session", referrers_options,
+	 cmd_referrers},
+	{"show", "heapscope show PID ADDR [--top N | --all] [--json]",
+	 "One object: its kind, size, refcount and GC generation, a short value\n"
+	 "(str, bytes, int, float: the first 40 characters; containers: the\n"
+	 "length), its shortest path from a root, and the objects it refers to\n"
+	 "and that refer to it, each with the name of the reference.",
+	 "ADDR", "heapscope show 4242 0x7f3a12345678", show_options, cmd_show},
+	{"cycles", "heapscope cycles PID [--garbage] [--top N | --all] [--json | --dot]",
+	 "Reference cycles: groups of objects that refer to each other (strongly\n"
+	 "connected components, and objects referring to themselves), grouped by\n"
+	 "shape (how many objects of each kind one cycle has), largest first, each\n"
+	 "with an example written as a path back to its start.  An instance's\n"
+	 "reference to its class is not followed.",
+	 NULL, "heapscope cycles 4242 --garbage", cycles_options, cmd_cycles},
 	{"info", "heapscope info PID [--json]",
 	 "Show the interpreter of PID: version, where the struct layouts came from,\n"
 	 "threads, GC generation counts, pause time and bytes read.",

@@ -122,6 +122,12 @@ void hs_json_bool(struct hs_json *j, const char *key, bool value)
 	fputs(value ? "true" : "false", j->out);
 }
 
+void hs_json_null(struct hs_json *j, const char *key)
+{
+	prefix(j, key);
+	fputs("null", j->out);
+}
+
 void hs_json_finish(struct hs_json *j)
 {
 	fputc('\n', j->out);
