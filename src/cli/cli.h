@@ -80,11 +80,15 @@ struct session {
 	struct hs_graph graph;
 	double walk_ms;
 	double total_ms;
+	double analysis_t0;   /* when the command's analysis started */
+	double analysis_ms;   /* how long it took (< 0: not measured) */
 };
 
 /* Attach, capture, detach, walk.  Prints nothing; returns an hs_err. */
 int session_open(const struct cli_opts *opts, struct session *s);
 void session_close(struct session *s);
+/* Mark the end of a command's analysis (before printing). */
+void session_analysis_done(struct session *s);
 /* EXIT_COMPLETE or EXIT_INCOMPLETE */
 int session_exit_code(const struct session *s);
 

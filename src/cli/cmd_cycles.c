@@ -149,7 +149,7 @@ static void print_json(struct cycles_run *r)
 			example_text(g, grp, hops, &text);
 			hs_json_string(&j, "path", hs_strbuf_str(&text));
 			hs_json_uint(&j, "objects", grp->example_objects);
-			chain_json(&j, "hops", g, &chain);
+			chain_json(&j, "hops", g, &chain, false);
 			free(chain.objs);
 			free(chain.edges);
 			free(hops);
@@ -232,6 +232,7 @@ int cmd_cycles(const struct cli_opts *opts)
 		goto fail;
 	r.shown = opts->all || r.cycles.count < (size_t)opts->top ? r.cycles.count
 								   : (size_t)opts->top;
+	session_analysis_done(&r.s);
 	if (opts->json)
 		print_json(&r);
 	else if (opts->dot)

@@ -256,7 +256,8 @@ static void print_json(const struct query *q)
 		hs_json_uint(&j, "count", r->count);
 		hs_json_uint(&j, "hops", r->shape_len);
 		origin_json(&j, g, &q->paths, r->origin);
-		chain_json(&j, "example", g, &r->example);
+		chain_json(&j, "example", g, &r->example,
+			   r->example.len && r->example.edges[0] != HS_LABEL_NONE);
 		hs_strbuf_reset(&text);
 		path_string(q, r, true, &text);
 		hs_json_string(&j, "example_path", hs_strbuf_str(&text));
@@ -314,6 +315,7 @@ int cmd_referrers(const struct cli_opts *opts)
 		query_release(&q);
 		return cli_fail(err);
 	}
+	session_analysis_done(&q.s);
 	if (opts->json)
 		print_json(&q);
 	else if (opts->dot)

@@ -189,7 +189,8 @@ static void print_json(const struct shown *sh)
 	hs_json_string(&j, "path", hs_strbuf_str(&text));
 	hs_json_uint(&j, "hops", sh->path.shape_len);
 	origin_json(&j, g, &sh->paths, sh->path.origin);
-	chain_json(&j, "example", g, &sh->path.example);
+	chain_json(&j, "example", g, &sh->path.example,
+			   sh->path.example.len && sh->path.example.edges[0] != HS_LABEL_NONE);
 	hs_json_end_object(&j);
 	hs_json_begin_array(&j, "roots");
 	for (size_t i = 0; i < sh->paths.origin_count; i++) {
@@ -248,6 +249,7 @@ int cmd_show(const struct cli_opts *opts)
 	sh.has_value = hs_walk_object_text(hs_capture_memsrc(&sh.s.cap), &sh.s.py, &sh.s.graph,
 					   sh.obj, sh.value, sizeof(sh.value));
 	count_items(&sh);
+	session_analysis_done(&sh.s);
 	if (opts->json)
 		print_json(&sh);
 	else

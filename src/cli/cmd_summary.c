@@ -103,6 +103,7 @@ int cmd_summary(const struct cli_opts *opts)
 		session_close(&s);
 		return cli_fail(err);
 	}
+	session_analysis_done(&s);
 	if (opts->json)
 		print_json(&sum, opts, &s);
 	else

@@ -71,12 +71,19 @@ void print_chain_text(FILE *out, const struct hs_graph *g, const struct chain *c
 }
 
 void chain_json(struct hs_json *j, const char *key, const struct hs_graph *g,
-		const struct chain *c)
+		const struct chain *c, bool from_frame)
 {
 	struct hs_strbuf edge = {0};
 	char addr[24];
 
 	hs_json_begin_array(j, key);
+	if (from_frame) {
+		hs_json_begin_object(j, NULL);
+		hs_json_null(j, "addr");
+		hs_json_string(j, "kind", "frame");
+		hs_json_null(j, "edge");
+		hs_json_end_object(j);
+	}
 	for (size_t k = 0; k < c->len; k++) {
 		uint32_t obj = c->objs[k];
 

@@ -39,8 +39,11 @@ void print_object_ref(FILE *out, const struct hs_graph *g, uint32_t obj);
 /* Text of the example chain: "module 0x.. -> dict 0x.. ..." (long chains
  * abbreviated in the middle) */
 void print_chain_text(FILE *out, const struct hs_graph *g, const struct chain *c);
+/* With `from_frame`, the chain starts in a frame that is not an object
+ * (a 3.11+ frame slot): a first element {"addr": null, "kind": "frame"}
+ * stands for it, so that each later element has the edge into it. */
 void chain_json(struct hs_json *j, const char *key, const struct hs_graph *g,
-		const struct chain *c);
+		const struct chain *c, bool from_frame);
 /* The "origin" object of the referrers JSON. */
 void origin_json(struct hs_json *j, const struct hs_graph *g, const struct hs_paths *p,
 		 uint32_t origin);

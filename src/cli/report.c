@@ -20,6 +20,8 @@ void report_target_json(struct hs_json *j, const struct session *s)
 	hs_json_uint(j, "bytes_read", s->cap.bytes_read);
 	hs_json_double(j, "walk_ms", s->walk_ms);
 	hs_json_double(j, "total_ms", s->total_ms);
+	if (s->analysis_ms >= 0)
+		hs_json_double(j, "analysis_ms", s->analysis_ms);
 	hs_json_uint(j, "signals_passed", s->cap.signals_passed);
 	hs_json_uint(j, "guard_pages", s->cap.guard_pages);
 	hs_json_end_object(j);

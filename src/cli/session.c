@@ -63,6 +63,7 @@ int session_open(const struct cli_opts *opts, struct session *s)
 	int err;
 
 	memset(s, 0, sizeof(*s));
+	s->analysis_ms = -1;
 	hs_graph_init(&s->graph);
 	install_handlers();
 	hs_log_set_level(opts->verbose > 0 ? opts->verbose : getenv("HEAPSCOPE_TRACE") ? HS_LOG_DEBUG : HS_LOG_WARN);
@@ -94,9 +95,15 @@ int session_open(const struct cli_opts *opts, struct session *s)
 	err = hs_walk(hs_capture_memsrc(&s->cap), &s->py, NULL, &s->graph);
 	s->walk_ms = hs_now_ms() - t1;
 	s->total_ms = hs_now_ms() - t0;
+	s->analysis_t0 = hs_now_ms();
 	if (!err && interrupted)
 		err = hs_error(HS_EINTR, "interrupted");
 	return err;
+}
+
+void session_analysis_done(struct session *s)
+{
+	s->analysis_ms = hs_now_ms() - s->analysis_t0;
 }
 
 void session_close(struct session *s)

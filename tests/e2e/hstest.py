@@ -1,8 +1,9 @@
 """Shared helpers of heapscope's end-to-end tests.
 
 * find_python("3.12")       newest pyenv interpreter of that minor version
-* Target(python, ...)       starts tests/targets/heap_target.py, waits for
-                             its FIFO handshake, reads its ground truth,
+* Target(python, ...)       starts tests/targets/heap_target.py (or another
+                             target script: script="refs_target.py"), waits
+                             for its FIFO handshake, reads its ground truth,
                              pings it, always kills it (context manager)
 * run(cmd, timeout)         runs a command with a deadline (never hangs)
 * proc_state(pid)           State letter from /proc/PID/status
@@ -299,11 +300,19 @@ class Target(object):
             t.truth      # ground truth (dict) written by the target
             t.pid
             t.ping()     # True if the target answered "pong"
+
+    script: another target of tests/targets (a file name, e.g.
+    "refs_target.py") that speaks the same protocol (--ready FIFO --truth
+    FILE, "ready [T]" on the FIFO, ping/exit on stdin); it gets only
+    --ready, --truth and extra_args (scale, freeze and threads are
+    heap_target.py's options).
     """
 
     def __init__(self, python, scale=1, freeze=False, threads=2,
-                 ready_timeout=None, extra_args=(), chroot=None):
+                 ready_timeout=None, extra_args=(), chroot=None,
+                 script=None):
         self.python = python
+        self.script = script        # None: heap_target.py
         self.chroot = chroot        # run `python` inside this root dir
         self.scale = scale
         self.freeze = freeze
@@ -339,13 +348,15 @@ class Target(object):
             for name in os.listdir(TARGETS):
                 if name.endswith(".py"):
                     shutil.copy(os.path.join(TARGETS, name), self.tmpdir)
-            heap_target = os.path.join(self.tmpdir, "heap_target.py")
+            heap_target = os.path.join(self.tmpdir,
+                                       self.script or "heap_target.py")
             root = os.path.realpath(self.chroot)
             inner = lambda p: "/" + os.path.relpath(os.path.realpath(p), root)
             prefix = ["chroot", self.chroot]
         else:
             self.tmpdir = tempfile.mkdtemp(prefix="hs-e2e-")
-            heap_target = HEAP_TARGET
+            heap_target = os.path.join(TARGETS, self.script) \
+                if self.script else HEAP_TARGET
             prefix = []
         fifo = os.path.join(self.tmpdir, "ready.fifo")
         truth = os.path.join(self.tmpdir, "truth.json")
@@ -355,11 +366,12 @@ class Target(object):
         rfd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
         # chroot(8) execs the interpreter, so the PID stays the target's
         cmd = prefix + [self.python, inner(heap_target), "--ready",
-                        inner(fifo), "--truth", inner(truth),
-                        "--scale", str(self.scale), "--threads",
-                        str(self.threads)]
-        if self.freeze:
-            cmd.append("--freeze")
+                        inner(fifo), "--truth", inner(truth)]
+        if not self.script:
+            cmd += ["--scale", str(self.scale), "--threads",
+                    str(self.threads)]
+            if self.freeze:
+                cmd.append("--freeze")
         cmd.extend(self.extra_args)
         self.cmd = cmd
         try:
