@@ -79,7 +79,8 @@ def main(argv=None):
     # ---- dead PID
     pid = dead_pid()
     for cmd in (["summary", str(pid), "--json"], ["summary", str(pid)],
-                ["info", str(pid)]):
+                ["info", str(pid)], ["referrers", str(pid), "--type", "dict"],
+                ["show", str(pid), "0x7f0000001000"], ["cycles", str(pid)]):
         what = "`%s` on a dead PID" % " ".join(cmd)
         res = run(*cmd)
         if expect_status(ck, what, res, 2):
@@ -95,7 +96,8 @@ def main(argv=None):
     try:
         time.sleep(0.1)
         for cmd in (["summary", str(sleeper.pid), "--json"],
-                    ["info", str(sleeper.pid)]):
+                    ["info", str(sleeper.pid)],
+                    ["cycles", str(sleeper.pid), "--json"]):
             what = "`%s` on `sleep`" % " ".join(cmd)
             res = run(*cmd)
             if expect_status(ck, what, res, 2):
@@ -156,6 +158,17 @@ def main(argv=None):
         ("`info abc`", ["info", "abc"]),
         ("`info PID --no-such-option`", ["info", str(pid), "--no-such-option"]),
         ("unknown command", ["no-such-command", str(pid)]),
+        ("`referrers PID` without --type or --addr", ["referrers", str(pid)]),
+        ("`referrers PID --type K --addr A` (both)",
+         ["referrers", str(pid), "--type", "dict", "--addr", "0x1000"]),
+        ("`referrers PID --addr xyz`", ["referrers", str(pid), "--addr", "xyz"]),
+        ("`referrers PID --type K --paths 0`",
+         ["referrers", str(pid), "--type", "dict", "--paths", "0"]),
+        ("`show PID` without an address", ["show", str(pid)]),
+        ("`show PID notanaddress`", ["show", str(pid), "notanaddress"]),
+        ("`summary PID --by nonsense`", ["summary", str(pid), "--by", "nonsense"]),
+        ("`cycles PID --type K` (not a cycles option)",
+         ["cycles", str(pid), "--type", "dict"]),
         ("no command at all", []),
     ]
     for what, cmd in usage:
@@ -167,7 +180,10 @@ def main(argv=None):
     for what, cmd, word in (("--help", ["--help"], None),
                             ("summary --help", ["summary", "--help"],
                              "summary"),
-                            ("info --help", ["info", "--help"], "info")):
+                            ("info --help", ["info", "--help"], "info"),
+                            ("referrers --help", ["referrers", "--help"], "--type"),
+                            ("show --help", ["show", "--help"], "ADDR"),
+                            ("cycles --help", ["cycles", "--help"], "--garbage")):
         res = run(*cmd)
         if expect_status(ck, what, res, 0):
             text = res.stdout
@@ -222,6 +238,18 @@ def main(argv=None):
                                      "`info --json`: target.pid = %r, "
                                      "expected %d" % (tgt.get("pid"), t.pid))
                             log("info: %s" % json.dumps(doc)[:600])
+                # queries that find nothing: a clear error, exit 2
+                for what, cmd in (
+                        ("`referrers PID --type NoSuchKind`",
+                         ["referrers", str(t.pid), "--type", "NoSuchKind"]),
+                        ("`referrers PID --addr` of no object",
+                         ["referrers", str(t.pid), "--addr", "0x10"]),
+                        ("`show PID` of no object",
+                         ["show", str(t.pid), "0x10"])):
+                    res = run(*cmd)
+                    if expect_status(ck, what, res, 2):
+                        one_line(ck, what, res)
+                hstest.check_target_ok(ck, t, "after queries that find nothing")
                 res = run("info", str(t.pid))
                 hstest.check_target_ok(ck, t, "after `info`")
                 if expect_status(ck, "`info PID`", res, 0):
