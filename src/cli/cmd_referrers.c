@@ -33,6 +33,34 @@ static bool within_depth(const struct query *q, uint32_t obj)
 	return !q->opts->max_depth || q->paths.depth[obj] <= (uint64_t)q->opts->max_depth;
 }
 
+/* The error for a kind with no objects, naming kinds it may have meant
+ * ("Session" for "app.models.Session"). */
+static int no_such_kind(const struct hs_graph *g, const char *kind)
+{
+	struct hs_strbuf similar = {0};
+	size_t n = 0, klen = strlen(kind);
+	int err;
+
+	for (size_t t = 0; t < g->type_count && n < 3; t++) {
+		const char *name = g->types[t].name;
+		size_t len = strlen(name);
+
+		if (len > klen && name[len - klen - 1] == '.' && !strcmp(name + len - klen, kind) &&
+		    !strstr(hs_strbuf_str(&similar), name)) {
+			hs_strbuf_addf(&similar, "%s'%s'", n++ ? ", " : "", name);
+		}
+	}
+	if (n)
+		err = hs_error(HS_EFORMAT, "no objects of kind '%s'; did you mean %s?", kind,
+			       hs_strbuf_str(&similar));
+	else
+		err = hs_error(HS_EFORMAT,
+			       "no objects of kind '%s' (kinds are named as in 'heapscope summary')",
+			       kind);
+	hs_strbuf_release(&similar);
+	return err;
+}
+
 /* --type: group the objects of the kind by path shape. */
 static int by_type(struct query *q)
 {
@@ -54,9 +82,7 @@ static int by_type(struct query *q)
 	q->reached = n;
 	if (!q->matched) {
 		free(members);
-		return hs_error(HS_EFORMAT,
-				"no objects of kind '%s' (kinds are named as in 'heapscope summary')",
-				q->opts->type);
+		return no_such_kind(g, q->opts->type);
 	}
 	if ((err = hs_shapes_group(g, &q->paths, members, n, &shapes)) < 0) {
 		free(members);
