@@ -43,6 +43,9 @@ void hs_edge_text(const struct hs_graph *g, struct hs_hop hop, struct hs_strbuf 
  * "worker-2"> frame handle()", "<garbage app.Node>". */
 void hs_origin_text(const struct hs_graph *g, const struct hs_paths *p, uint32_t origin,
 		    struct hs_strbuf *out);
+/* A root (index into the graph's roots) in the same words; `with_slot`
+ * adds a frame slot's name (" local 'x'"). */
+void hs_root_text(const struct hs_graph *g, uint32_t root, bool with_slot, struct hs_strbuf *out);
 /* The name of the function a frame runs, "" if unknown. */
 const char *hs_frame_function(const struct hs_graph *g, uint32_t frame, char *buf, size_t max);
 

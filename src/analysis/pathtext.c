@@ -279,20 +279,38 @@ static const char *interp_root_name(uint32_t label)
 	}
 }
 
+void hs_root_text(const struct hs_graph *g, uint32_t root, bool with_slot, struct hs_strbuf *out)
+{
+	const struct hs_root *r = root < g->root_count ? &g->roots[root] : NULL;
+	char fn[128];
+
+	if (!r) {
+		hs_strbuf_addf(out, "<?>");
+	} else if (r->frame != HS_NO_OBJECT) {
+		thread_text(g, r->detail, out);
+		hs_strbuf_addf(out, " frame %s()", hs_frame_function(g, r->frame, fn, sizeof(fn)));
+		if (with_slot && hs_root_in_frame(r))
+			hs_edge_text(g, (struct hs_hop){r->label, false}, out);
+	} else if (r->kind == HS_ROOT_INTERP) {
+		hs_strbuf_addf(out, "%s", interp_root_name(r->label));
+	} else {
+		thread_text(g, r->detail, out);
+		if (HS_EDGE_KIND(r->label) == HS_EDGE_FIELD && HS_EDGE_VALUE(r->label) < HS_F_COUNT)
+			hs_strbuf_addf(out, " %s", hs_field_names[HS_EDGE_VALUE(r->label)]);
+	}
+}
+
 void hs_origin_text(const struct hs_graph *g, const struct hs_paths *p, uint32_t origin,
 		    struct hs_strbuf *out)
 {
 	const struct hs_origin *o;
-	const struct hs_root *r;
 	const char *t;
-	char fn[128];
 
 	if (origin >= p->origin_count) {
 		hs_strbuf_addf(out, "<?>");
 		return;
 	}
 	o = &p->origins[origin];
-	r = o->root < g->root_count ? &g->roots[o->root] : NULL;
 	switch ((enum hs_origin_kind)o->kind) {
 	case HS_ORIGIN_MODULE:
 		t = o->key != HS_LABEL_NONE && o->key < g->count ? hs_graph_text(g, o->key) : NULL;
@@ -302,17 +320,10 @@ void hs_origin_text(const struct hs_graph *g, const struct hs_paths *p, uint32_t
 			hs_strbuf_addf(out, "sys.modules[%s]", t ? t : "?");
 		break;
 	case HS_ORIGIN_FRAME:
-		thread_text(g, r ? r->detail : UINT32_MAX, out);
-		hs_strbuf_addf(out, " frame %s()",
-			       hs_frame_function(g, r ? r->frame : UINT32_MAX, fn, sizeof(fn)));
-		break;
 	case HS_ORIGIN_INTERP:
-		hs_strbuf_addf(out, "%s", interp_root_name(r ? r->label : 0));
-		break;
 	case HS_ORIGIN_THREAD:
-		thread_text(g, r ? r->detail : UINT32_MAX, out);
-		if (r && HS_EDGE_KIND(r->label) == HS_EDGE_FIELD && HS_EDGE_VALUE(r->label) < HS_F_COUNT)
-			hs_strbuf_addf(out, " %s", hs_field_names[HS_EDGE_VALUE(r->label)]);
+		/* a frame slot's name is the path's first step, not the origin's */
+		hs_root_text(g, o->root, false, out);
 		break;
 	case HS_ORIGIN_GC_ONLY:
 	case HS_ORIGIN_EXTERNAL:

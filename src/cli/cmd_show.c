@@ -89,20 +89,17 @@ static void print_refs_text(const struct shown *sh, const char *title, const str
 	hs_strbuf_release(&edge);
 }
 
+/* Roots that refer to the object directly. */
 static void print_roots_text(const struct shown *sh, struct hs_strbuf *text)
 {
 	const struct hs_graph *g = &sh->s.graph;
 
-	for (size_t i = 0; i < sh->paths.origin_count; i++) {
-		const struct hs_origin *o = &sh->paths.origins[i];
-
-		if (o->obj != sh->obj)
+	for (size_t i = 0; i < g->root_count; i++) {
+		if (g->roots[i].obj != sh->obj)
 			continue;
 		hs_strbuf_reset(text);
-		hs_origin_text(g, &sh->paths, (uint32_t)i, text);
-		if (sh->paths.via[sh->obj] != HS_LABEL_NONE)
-			hs_edge_text(g, (struct hs_hop){sh->paths.via[sh->obj], false}, text);
-		printf("  a root: %s\n", hs_strbuf_str(text));
+		hs_root_text(g, (uint32_t)i, true, text);
+		printf("  held by the root %s\n", hs_strbuf_str(text));
 	}
 }
 
@@ -193,12 +190,11 @@ static void print_json(const struct shown *sh)
 			   sh->path.example.len && sh->path.example.edges[0] != HS_LABEL_NONE);
 	hs_json_end_object(&j);
 	hs_json_begin_array(&j, "roots");
-	for (size_t i = 0; i < sh->paths.origin_count; i++) {
-		if (sh->paths.origins[i].obj != sh->obj ||
-		    sh->paths.origins[i].kind > HS_ORIGIN_THREAD)
+	for (size_t i = 0; i < g->root_count; i++) {
+		if (g->roots[i].obj != sh->obj)
 			continue;
 		hs_strbuf_reset(&text);
-		hs_origin_text(g, &sh->paths, (uint32_t)i, &text);
+		hs_root_text(g, (uint32_t)i, true, &text);
 		hs_json_string(&j, NULL, hs_strbuf_str(&text));
 	}
 	hs_json_end_array(&j);
