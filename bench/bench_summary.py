@@ -50,9 +50,10 @@ EXIT_TIMEOUT_S = 5.0       # target exit after its stdin closes
 # --------------------------------------------------------------------------
 # the target: builds the heap, prints "ready PID COUNT SECONDS", then blocks
 # in one read of stdin (no Python code runs, nothing is allocated) until
-# EOF.  Python 3.6+ compatible.
+# EOF.  Python 3.6+ compatible.  TARGET_HEAP (the classes and build(n)) is
+# shared with bench_queries.py, which adds to it and has its own main part.
 
-TARGET_CODE = r'''
+TARGET_HEAP = r'''
 import gc, os, sys, time
 gc.disable()   # no collection during the build or while heapscope looks
 
@@ -87,7 +88,9 @@ def build(n):
         t = (p, q)                              # tuple
         b = bytes(1 + i % 64)                   # bytes
         keep(p); keep(q); keep(d); keep(l); keep(t); keep(b)
+'''
 
+TARGET_MAIN = r'''
 t0 = time.time()
 build(int(sys.argv[1]))
 elapsed = time.time() - t0
@@ -96,8 +99,12 @@ sys.stdout.flush()
 os.read(0, 1)   # blocks until the benchmark closes our stdin
 '''
 
+TARGET_CODE = TARGET_HEAP + TARGET_MAIN
+
 # --------------------------------------------------------------------------
 # helpers
+
+PROG = "bench_summary"   # the prefix of messages (bench_queries.py sets its own)
 
 
 def log(*args):
@@ -106,7 +113,7 @@ def log(*args):
 
 
 def fail(msg, code=1):
-    log("bench_summary: " + msg)
+    log(PROG + ": " + msg)
     sys.exit(code)
 
 
@@ -188,26 +195,33 @@ def run(cmd, timeout=COMMAND_TIMEOUT_S):
 
 
 class Target(object):
-    def __init__(self, python, objects):
+    """python -c CODE OBJECTS [ARGS]; CODE prints "ready PID COUNT SECONDS"
+    and may add fields, which end up in self.extra."""
+
+    def __init__(self, python, objects, code=None, args=()):
         self.python = python
         self.objects = objects
+        self.code = TARGET_CODE if code is None else code
+        self.args = [str(a) for a in args]
         self.proc = None
         self.pid = None
         self.build_s = None
         self.kept = None
+        self.extra = []
 
     def start(self):
         self.proc = subprocess.Popen(
-            [self.python, "-c", TARGET_CODE, str(self.objects)],
+            [self.python, "-c", self.code, str(self.objects)] + self.args,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None,
             start_new_session=True)   # a ^C here does not reach it first
         line = self._read_line(READY_TIMEOUT_S)
         parts = line.split()
-        if len(parts) != 4 or parts[0] != "ready":
+        if len(parts) < 4 or parts[0] != "ready":
             raise RuntimeError("target did not say ready (got %r)" % line)
         self.pid = int(parts[1])
         self.kept = int(parts[2])
         self.build_s = float(parts[3])
+        self.extra = parts[4:]
         if self.pid != self.proc.pid:
             raise RuntimeError("target PID %d != %d" % (self.pid, self.proc.pid))
 
@@ -250,8 +264,8 @@ class Target(object):
                 try:
                     self.proc.wait(timeout=EXIT_TIMEOUT_S)
                 except subprocess.TimeoutExpired:
-                    log("bench_summary: warning: target %d did not die"
-                        % self.proc.pid)
+                    log("%s: warning: target %d did not die"
+                        % (PROG, self.proc.pid))
             if self.proc.stdout:
                 self.proc.stdout.close()
 
@@ -272,14 +286,22 @@ def raw_copy_round(raw_copy, pid):
 
 
 def summary_round(heapscope, pid, gnu_time, rss_file):
-    cmd = [heapscope, "summary", str(pid), "--json"]
+    return heapscope_round(heapscope, ["summary", str(pid), "--json"],
+                           gnu_time, rss_file)
+
+
+def heapscope_round(heapscope, hs_args, gnu_time, rss_file):
+    """Runs `heapscope HS_ARGS` (with --json); returns (the JSON document,
+    wall seconds, peak RSS KiB, stderr)."""
+    cmd = [heapscope] + list(hs_args)
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if gnu_time:
         cmd = [gnu_time, "-f", "%M", "-o", rss_file] + cmd
     p, wall = run(cmd)
     # 0 complete, 1 incomplete (still a full report); 2 fatal; 64 usage
     if p.returncode not in (0, 1):
-        fail("heapscope summary failed (%d): %s" % (p.returncode, p.stderr.strip()))
+        fail("heapscope %s failed (%d): %s" % (hs_args[0], p.returncode,
+                                                p.stderr.strip()))
     try:
         data = json.loads(p.stdout)
     except ValueError as e:
