@@ -571,7 +571,8 @@ static int publish(struct ctx *x, struct hs_cycles *out)
 {
 	for (size_t i = 0; i < x->ngroups; i++)
 		x->groups[i].key = x->pool + x->groups[i].key_off;
-	qsort(x->groups, x->ngroups, sizeof(*x->groups), cmp_groups);
+	if (x->ngroups) /* qsort's array may not be NULL, even when empty */
+		qsort(x->groups, x->ngroups, sizeof(*x->groups), cmp_groups);
 	out->groups = calloc(x->ngroups ? x->ngroups : 1, sizeof(*out->groups));
 	if (!out->groups)
 		return nomem(x);
