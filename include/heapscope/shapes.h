@@ -1,8 +1,9 @@
 /*
  * Path shapes: the objects of a query (say, every app.Session) grouped
  * by the shape of their shortest path, where list indices and dict keys
- * that vary between the objects become "[*]" and everything else (module,
- * attribute and local names, fields, keys common to all) stays.  Built as a
+ * stand for any index or key; in each group's text, those that differ
+ * between the group's objects are written "[*]" and those common to all
+ * are written out, as are module, attribute and local names and fields.  Built as a
  * trie over the search tree, so a million paths of a million hops cost
  * linear time.  Reads only the graph and the paths.
  */
@@ -21,6 +22,8 @@ struct hs_shape_group {
 	uint32_t example;    /* the lowest-numbered of them */
 	uint32_t hops;
 	uint32_t node;       /* internal: the shape's trie node */
+	uint32_t example_node; /* internal: the example's concrete path */
+	uint32_t vary_first, vary_count; /* internal: hops whose key varies */
 };
 
 struct hs_shape_node;
@@ -30,6 +33,8 @@ struct hs_shapes {
 	size_t count;
 	struct hs_shape_node *nodes;
 	size_t node_count;
+	uint32_t *vary;      /* hop positions where a group's keys differ */
+	size_t vary_count;
 };
 
 /* Group `members` (object indices) by path shape. */
