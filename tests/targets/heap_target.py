@@ -32,7 +32,6 @@ gc.unfreeze()
 
 import argparse           # noqa: E402
 import collections        # noqa: E402
-import errno              # noqa: E402
 import json               # noqa: E402
 import os                 # noqa: E402
 import sys                # noqa: E402
@@ -43,6 +42,7 @@ import weakref            # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import groundtruth        # noqa: E402
+from target_control import serve, signal_ready, write_file_atomic  # noqa: E402
 import hs_target_classes as C   # noqa: E402
 
 # --------------------------------------------------------------------------
@@ -336,51 +336,6 @@ def wait_threads_blocked(native_ids, timeout=60.0):
                                % (sig, states))
 
 
-def write_file_atomic(path, text):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.rename(tmp, path)
-
-
-def signal_ready(path, tracked_now, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
-            break
-        except OSError as e:
-            if e.errno != errno.ENXIO or time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-    try:
-        os.write(fd, b"ready %d\n" % tracked_now)
-    finally:
-        os.close(fd)
-
-
-def serve(fd):
-    """Control loop: one blocking read(2) while idle."""
-    buf = b""
-    while True:
-        try:
-            chunk = os.read(fd, 4096)
-        except InterruptedError:       # pragma: no cover (PEP 475 retries)
-            continue
-        if not chunk:
-            os._exit(0)
-        buf += chunk
-        while b"\n" in buf:
-            line, buf = buf.split(b"\n", 1)
-            line = line.strip()
-            if line == b"ping":
-                os.write(1, b"pong\n")
-            elif line == b"exit":
-                os._exit(0)
-            elif line:
-                os.write(1, b"unknown command\n")
-
-
 def write_truth(path, truth, scale, freeze, build_s, truth_s, gc_objects):
     doc = {
         "pid": os.getpid(),
@@ -401,7 +356,7 @@ def write_truth(path, truth, scale, freeze, build_s, truth_s, gc_objects):
     }
     # default encoder only: no indent/sort_keys, which before 3.13 run the
     # pure-Python encoder whose closures form cycles (garbage that stays)
-    write_file_atomic(path, json.dumps(doc))
+    write_file_atomic(path, json.dumps(doc).encode())
 
 
 def gc_object_count():

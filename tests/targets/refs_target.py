@@ -39,7 +39,6 @@ gc.disable()
 gc.unfreeze()
 
 import argparse           # noqa: E402
-import errno              # noqa: E402
 import json               # noqa: E402
 import os                 # noqa: E402
 import platform           # noqa: E402
@@ -54,6 +53,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # path ("__main__.REGISTRY...") exactly as short as the expected one.
 import hs_refs_app as A           # noqa: E402
 import hs_refs_registry as R      # noqa: E402
+from target_control import serve, signal_ready, write_file_atomic  # noqa: E402
 
 # the first call fills caches; made here, before anything is measured
 PYTHON_VERSION = platform.python_version()
@@ -491,54 +491,6 @@ def compute_truth(args, info, garbage, tracked, build_s):
     # default encoder only: no indent/sort_keys, which before 3.13 run the
     # pure-Python encoder whose closures form cycles (garbage that stays)
     return json.dumps(doc)
-
-
-# --------------------------------------------------------------------------
-# handshake and control channel (as in heap_target.py)
-
-def write_file_atomic(path, data):
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:      # binary: no codec lookup, no caches
-        f.write(data)
-    os.rename(tmp, path)
-
-
-def signal_ready(path, tracked_now, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
-            break
-        except OSError as e:
-            if e.errno != errno.ENXIO or time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-    try:
-        os.write(fd, b"ready %d\n" % tracked_now)
-    finally:
-        os.close(fd)
-
-
-def serve(fd):
-    """Control loop: one blocking read(2) while idle."""
-    buf = b""
-    while True:
-        try:
-            chunk = os.read(fd, 4096)
-        except InterruptedError:       # pragma: no cover (PEP 475 retries)
-            continue
-        if not chunk:
-            os._exit(0)
-        buf += chunk
-        while b"\n" in buf:
-            line, buf = buf.split(b"\n", 1)
-            line = line.strip()
-            if line == b"ping":
-                os.write(1, b"pong\n")
-            elif line == b"exit":
-                os._exit(0)
-            elif line:
-                os.write(1, b"unknown command\n")
 
 
 def main(argv=None):
