@@ -65,6 +65,10 @@ void hs_hops_text(const struct hs_graph *g, const struct hs_hop *hops, size_t n,
 int hs_path_of(const struct hs_paths *p, uint32_t obj, struct hs_hop **hops, size_t *n_hops,
 	       uint32_t **objs, size_t *n_objs);
 
+/* Whether an edge leads to an object's, a module's or a function's
+ * __dict__ (whose identifier keys are then written as attributes). */
+bool hs_edge_leads_to_dict(uint32_t label);
+
 /* Whether a text is a quoted identifier: 'name' */
 bool hs_text_is_identifier(const char *text);
 

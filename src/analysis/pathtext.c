@@ -334,7 +334,7 @@ void hs_origin_text(const struct hs_graph *g, const struct hs_paths *p, uint32_t
 	}
 }
 
-static bool is_dict_field(uint32_t label)
+bool hs_edge_leads_to_dict(uint32_t label)
 {
 	return label == HS_EDGE_LABEL(HS_EDGE_FIELD, HS_F_TP_DICT) ||
 	       label == HS_EDGE_LABEL(HS_EDGE_FIELD, HS_F_MOD_DICT) ||
@@ -347,12 +347,12 @@ static size_t step_text(const struct hs_graph *g, const struct hs_hop *hops, siz
 			struct hs_strbuf *out)
 {
 	/* a split table's values are attributes and say so themselves */
-	if (i + 1 < n && is_dict_field(hops[i].label) &&
+	if (i + 1 < n && hs_edge_leads_to_dict(hops[i].label) &&
 	    HS_EDGE_KIND(hops[i + 1].label) == HS_EDGE_ATTR) {
 		hs_edge_text(g, hops[i + 1], out);
 		return 2;
 	}
-	if (i + 1 < n && is_dict_field(hops[i].label) &&
+	if (i + 1 < n && hs_edge_leads_to_dict(hops[i].label) &&
 	    HS_EDGE_KIND(hops[i + 1].label) == HS_EDGE_VALUE && !hops[i + 1].wild) {
 		uint32_t key = HS_EDGE_VALUE(hops[i + 1].label);
 		const char *t = key != HS_LABEL_NONE ? hs_graph_text(g, key) : NULL;

@@ -174,13 +174,6 @@ static uint32_t child(struct builder *b, uint32_t parent, uint64_t key, uint32_t
 	return (uint32_t)s->node_count++;
 }
 
-static bool is_dict_field(uint32_t label)
-{
-	return label == HS_EDGE_LABEL(HS_EDGE_FIELD, HS_F_TP_DICT) ||
-	       label == HS_EDGE_LABEL(HS_EDGE_FIELD, HS_F_MOD_DICT) ||
-	       label == HS_EDGE_LABEL(HS_EDGE_FIELD, HS_F_FN_DICT);
-}
-
 static uint64_t text_key(struct builder *b, uint32_t obj)
 {
 	const char *t = obj != HS_LABEL_NONE ? hs_graph_text(b->g, obj) : NULL;
@@ -206,7 +199,7 @@ static void step(struct builder *b, uint32_t *shape, uint32_t *conc, uint32_t la
 	switch (kind) {
 	case HS_EDGE_VALUE:
 		concrete = text_key(b, v);
-		if (is_dict_field(prev) && hs_text_is_identifier(hs_graph_text(b->g, v)))
+		if (hs_edge_leads_to_dict(prev) && hs_text_is_identifier(hs_graph_text(b->g, v)))
 			key = concrete; /* an attribute or global: part of the shape */
 		else
 			key = WILD;
