@@ -106,8 +106,8 @@ struct hs_frame {
 	uint32_t code;        /* object index of its code object, or HS_NO_OBJECT */
 };
 
-/* Short text of an object used in labels: a str's value (raw UTF-8),
- * the repr of an int, float, bytes or tuple key. */
+/* Short text of an object used in labels: its Python repr ('name' with
+ * the quotes for a str, 42, b'k', (1, 'a')...), cut after 40 characters. */
 struct hs_text {
 	uint32_t obj;
 	uint32_t offset;      /* into text_pool, NUL-terminated */
