@@ -42,7 +42,8 @@ import weakref            # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import groundtruth        # noqa: E402
-from target_control import serve, signal_ready, write_file_atomic  # noqa: E402
+from target_control import (serve, signal_ready, wait_threads_blocked,  # noqa: E402
+                            write_file_atomic)  # noqa: E402
 import hs_target_classes as C   # noqa: E402
 
 # --------------------------------------------------------------------------
@@ -301,41 +302,6 @@ def start_threads(k, s):
     return native_ids
 
 
-def _task_state(tid):
-    try:
-        with open("/proc/self/task/%d/stat" % tid) as f:
-            data = f.read()
-    except OSError:
-        return "?"
-    return data[data.rindex(")") + 2]
-
-
-def wait_threads_blocked(native_ids, timeout=60.0):
-    """Wait until every extra thread sits in STOP.wait() (blocked in C)."""
-    deadline = time.monotonic() + timeout
-    last = None
-    stable = 0
-    while True:
-        time.sleep(0.02)
-        frames = sys._current_frames()
-        sig = []
-        for t in THREADS:
-            f = frames.get(t.ident)
-            sig.append(None if f is None else (f.f_code.co_name, f.f_lasti))
-        f = None
-        frames = None
-        states = [_task_state(n) if n else "S" for n in native_ids]
-        ok = all(x is not None and x[0] == "wait" for x in sig) and \
-            all(st == "S" for st in states)
-        stable = stable + 1 if ok and sig == last else 0
-        last = sig
-        if stable >= 5:
-            return
-        if time.monotonic() > deadline:
-            raise RuntimeError("extra threads did not block: %r %r"
-                               % (sig, states))
-
-
 def write_truth(path, truth, scale, freeze, build_s, truth_s, gc_objects):
     doc = {
         "pid": os.getpid(),
@@ -379,7 +345,7 @@ def main(argv=None):
     t0 = time.monotonic()
     main_only = build(args.scale)
     native_ids = start_threads(args.threads, args.scale)
-    wait_threads_blocked(native_ids)
+    wait_threads_blocked(THREADS, native_ids)
     native_ids = None
     build_s = time.monotonic() - t0
     ngc = gc_object_count()

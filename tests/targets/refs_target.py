@@ -53,7 +53,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # path ("__main__.REGISTRY...") exactly as short as the expected one.
 import hs_refs_app as A           # noqa: E402
 import hs_refs_registry as R      # noqa: E402
-from target_control import serve, signal_ready, write_file_atomic  # noqa: E402
+from target_control import (serve, signal_ready, wait_threads_blocked,  # noqa: E402
+                            write_file_atomic)  # noqa: E402
 
 # the first call fills caches; made here, before anything is measured
 PYTHON_VERSION = platform.python_version()
@@ -189,41 +190,6 @@ def start_threads(n):
             raise RuntimeError("thread %s did not start" % t.name)
         THREADS.append(t)
     return info
-
-
-def _task_state(tid):
-    try:
-        with open("/proc/self/task/%d/stat" % tid) as f:
-            data = f.read()
-    except OSError:
-        return "?"
-    return data[data.rindex(")") + 2]
-
-
-def wait_threads_blocked(info, timeout=60.0):
-    """Wait until every worker sits in STOP.wait() (blocked in C)."""
-    deadline = time.monotonic() + timeout
-    last = None
-    stable = 0
-    while True:
-        time.sleep(0.02)
-        frames = sys._current_frames()
-        sig = []
-        for t in THREADS:
-            f = frames.get(t.ident)
-            sig.append(None if f is None else (f.f_code.co_name, f.f_lasti))
-        f = None
-        frames = None
-        states = [_task_state(x[1]) if x[1] else "S" for x in info]
-        ok = all(x is not None and x[0] == "wait" for x in sig) and \
-            all(st == "S" for st in states)
-        stable = stable + 1 if ok and sig == last else 0
-        last = sig
-        if stable >= 5:
-            return
-        if time.monotonic() > deadline:
-            raise RuntimeError("worker threads did not block: %r %r"
-                               % (sig, states))
 
 
 # --------------------------------------------------------------------------
@@ -519,7 +485,7 @@ def main(argv=None):
     build_chain(args.chain)
     garbage = garbage_truth()           # before any other thread exists
     info = start_threads(args.threads)
-    wait_threads_blocked(info)
+    wait_threads_blocked(THREADS, [x[1] for x in info])
     build_s = time.monotonic() - t0
     tracked = len(gc.get_objects())
     text = compute_truth(args, info, garbage, tracked, build_s)
