@@ -186,6 +186,10 @@ int hs_graph_add_root(struct hs_graph *g, const struct hs_root *root);
 uint32_t hs_graph_add_frame(struct hs_graph *g, uint32_t thread, uint32_t depth,
 			    uint32_t code);
 
+/* The object the interpreter root labelled `label` refers to (e.g. the
+ * FIELD label of sys.modules), or HS_NO_OBJECT. */
+uint32_t hs_graph_interp_root(const struct hs_graph *g, uint32_t label);
+
 /* Out-edges of an object. */
 static inline const struct hs_edge *hs_graph_edges(const struct hs_graph *g, uint32_t obj,
 						   const struct hs_edge **end)

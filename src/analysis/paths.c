@@ -93,16 +93,6 @@ static void expand(struct search *s, uint32_t max_depth)
 	}
 }
 
-/* The dict that is sys.modules, or HS_NO_OBJECT. */
-static uint32_t modules_dict(const struct hs_graph *g)
-{
-	for (size_t i = 0; i < g->root_count; i++)
-		if (g->roots[i].kind == HS_ROOT_INTERP &&
-		    g->roots[i].label == HS_EDGE_LABEL(HS_EDGE_FIELD, HS_F_IS_MODULES))
-			return g->roots[i].obj;
-	return HS_NO_OBJECT;
-}
-
 /* Frame objects (<= 3.10) first, then the interpreter's and the threads'
  * fields, all at depth 0; frame slots (3.11+) are one hop deep, last. */
 static int root_pass(const struct hs_root *r)
@@ -134,11 +124,11 @@ static int seed_pass(struct search *s, int pass)
 static int seed_roots(struct search *s)
 {
 	const struct hs_graph *g = s->g;
-	uint32_t modules = modules_dict(g);
+	uint32_t modules = hs_graph_interp_root(g, HS_EDGE_LABEL(HS_EDGE_FIELD, HS_F_IS_MODULES));
 	const struct hs_edge *e, *end;
 	int err = 0;
 
-	if (modules != HS_NO_OBJECT && modules < g->count)
+	if (modules != HS_NO_OBJECT)
 		for (e = hs_graph_edges(g, modules, &end); e < end && !err; e++)
 			if (HS_EDGE_KIND(e->label) == HS_EDGE_VALUE)
 				err = seed(s, &(struct hs_origin){HS_ORIGIN_MODULE, HS_NO_OBJECT,

@@ -151,6 +151,15 @@ int hs_graph_add_root(struct hs_graph *g, const struct hs_root *root)
 	return 0;
 }
 
+uint32_t hs_graph_interp_root(const struct hs_graph *g, uint32_t label)
+{
+	for (size_t i = 0; i < g->root_count; i++)
+		if (g->roots[i].kind == HS_ROOT_INTERP && g->roots[i].label == label &&
+		    g->roots[i].obj < g->count)
+			return g->roots[i].obj;
+	return HS_NO_OBJECT;
+}
+
 uint32_t hs_graph_add_frame(struct hs_graph *g, uint32_t thread, uint32_t depth,
 			    uint32_t code)
 {

@@ -333,13 +333,10 @@ static uint32_t find_item(const struct hs_graph *g, uint32_t dict, const char *k
 static void name_threads(struct walk *w)
 {
 	struct hs_graph *g = w->g;
-	uint32_t modules = HS_NO_OBJECT, mod, active, dict;
+	uint32_t modules = hs_graph_interp_root(g, HS_EDGE_LABEL(HS_EDGE_FIELD, HS_F_IS_MODULES));
+	uint32_t mod, active, dict;
 	const struct hs_edge *e, *end;
 
-	for (size_t i = 0; i < g->root_count; i++)
-		if (g->roots[i].kind == HS_ROOT_INTERP &&
-		    g->roots[i].label == HS_EDGE_LABEL(HS_EDGE_FIELD, HS_F_IS_MODULES))
-			modules = g->roots[i].obj;
 	if (modules == HS_NO_OBJECT || (mod = find_item(g, modules, "'threading'")) == HS_NO_OBJECT)
 		return;
 	dict = HS_NO_OBJECT;

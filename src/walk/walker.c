@@ -5,22 +5,29 @@
 #include "heapscope/error.h"
 #include "walk-internal.h"
 
-int hs_walk(struct hs_memsrc *mem, const struct hs_python *py,
-	    const struct hs_walk_opts *opts, struct hs_graph *out)
+static void walk_init(struct walk *w, struct hs_memsrc *mem, const struct hs_python *py,
+		      struct hs_graph *g)
 {
-	struct walk w = {
+	*w = (struct walk){
 		.mem = mem,
 		.py = py,
 		.L = &py->layout,
 		.minor = py->elf.minor,
-		.g = out,
-		.max_objects = opts ? opts->max_objects : 0,
+		.g = g,
 		.cur_obj = HS_NO_OBJECT,
 		.root_frame = HS_NO_OBJECT,
 	};
+	hs_addrmap_init(&w->tcache);
+}
+
+int hs_walk(struct hs_memsrc *mem, const struct hs_python *py,
+	    const struct hs_walk_opts *opts, struct hs_graph *out)
+{
+	struct walk w;
 	int err;
 
-	hs_addrmap_init(&w.tcache);
+	walk_init(&w, mem, py, out);
+	w.max_objects = opts ? opts->max_objects : 0;
 	err = walk_roots(&w);
 	/* breadth-first: the object array is the queue */
 	for (size_t i = 0; !err && i < out->count; i++) {
@@ -37,18 +44,10 @@ int hs_walk(struct hs_memsrc *mem, const struct hs_python *py,
 bool hs_walk_object_text(struct hs_memsrc *mem, const struct hs_python *py,
 			 struct hs_graph *g, uint32_t obj, char *buf, size_t max)
 {
-	struct walk w = {
-		.mem = mem,
-		.py = py,
-		.L = &py->layout,
-		.minor = py->elf.minor,
-		.g = g,
-		.cur_obj = HS_NO_OBJECT,
-		.root_frame = HS_NO_OBJECT,
-	};
+	struct walk w;
 	bool ok;
 
-	hs_addrmap_init(&w.tcache);
+	walk_init(&w, mem, py, g);
 	ok = max > 0 && object_text(&w, obj, buf, max, 0);
 	tinfos_release(&w);
 	return ok;
