@@ -204,6 +204,30 @@ def chroot_python_or_skip(root, python):
     return python
 
 
+def select_interpreter(ap, args):
+    """(python, version, chroot root or None) from the --python,
+    --python-version and --chroot options; exits 77 when the interpreter or
+    chroot is missing, 1 when it is not the version asked for."""
+    if not args.python and not args.python_version:
+        ap.error("--python-version or --python is required")
+    root = None
+    if args.chroot:
+        if not args.python:
+            ap.error("--chroot needs --python (a path inside the chroot)")
+        root = chroot_or_skip(args.chroot)
+        python = chroot_python_or_skip(root, args.python)
+    else:
+        python = python_or_skip(args.python_version, args.python)
+    version = interpreter_version(python, chroot=root)
+    if version is None:
+        die("cannot run %s" % python)
+    if args.python_version and not (version == args.python_version or
+                                    version.startswith(args.python_version
+                                                       + ".")):
+        die("%s is Python %s, not %s" % (python, version, args.python_version))
+    return python, version, root
+
+
 # --------------------------------------------------------------------------
 # processes
 

@@ -785,29 +785,12 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.chain is None:
         args.chain = 1000000 if args.deep else 1000
-    if not args.python and not args.python_version:
-        ap.error("--python-version or --python is required")
     if min(args.sessions, args.parents, args.children, args.garbage, args.chain) < 1:
         ap.error("--sessions, --parents, --children, --garbage and --chain "
                  "must be >= 1")
     hstest.install_signal_handlers()
 
-    root = None
-    if args.chroot:
-        if not args.python:
-            ap.error("--chroot needs --python (a path inside the chroot)")
-        root = hstest.chroot_or_skip(args.chroot)
-        python = hstest.chroot_python_or_skip(root, args.python)
-    else:
-        python = hstest.python_or_skip(args.python_version, args.python)
-    version = hstest.interpreter_version(python, chroot=root)
-    if version is None:
-        hstest.die("cannot run %s" % python)
-    if args.python_version and not (version == args.python_version or
-                                    version.startswith(args.python_version
-                                                       + ".")):
-        hstest.die("%s is Python %s, not %s" % (python, version,
-                                                 args.python_version))
+    python, version, root = hstest.select_interpreter(ap, args)
     heapscope = hstest.heapscope_or_die(args.heapscope)
     timeout = args.timeout or (120.0 + args.chain / 10000.0)
     log("interpreter: %s (Python %s)%s" % (python, version,
