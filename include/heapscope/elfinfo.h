@@ -2,9 +2,9 @@
  * The interpreter's ELF file: which mapped file holds CPython, where its
  * symbols are in the target, and which version it is.
  *
- * The file belongs to the target (it is opened through /proc/PID/root and
- * may be hostile): every table read from it is bounds-checked.  The binary
- * is never executed.
+ * The file belongs to the target (it is opened through /proc/PID/root or
+ * under a core file's sysroot, see files.h, and may be hostile): every
+ * table read from it is bounds-checked.  The binary is never executed.
  */
 #ifndef HEAPSCOPE_ELFINFO_H
 #define HEAPSCOPE_ELFINFO_H
@@ -13,7 +13,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "heapscope/files.h"
 #include "heapscope/maps.h"
+#include "heapscope/memsrc.h"
 
 /* S(id, symbol name) — data symbols looked up in .dynsym, then .symtab */
 #define HS_PY_SYMBOLS(S)                                 \
@@ -102,7 +104,7 @@ enum hs_pyfunc {
 
 struct hs_pyelf {
 	char path[PATH_MAX];   /* as the target maps it */
-	bool from_exe;         /* the executable: opened as /proc/PID/exe */
+	bool from_exe;         /* the executable (live: opened as /proc/PID/exe) */
 	uint64_t map_start, map_end; /* its mapping at file offset 0 */
 	uint64_t bias;         /* target address = bias + ELF virtual address */
 	uint64_t sym[HS_SYM_COUNT]; /* target addresses, 0 if not found */
@@ -123,10 +125,21 @@ struct hs_pyelf {
  * executable) and read its symbols and version.  HS_ENOTPY when no mapped
  * file looks like CPython.
  */
-int hs_pyelf_find(int pid, const struct hs_maps *maps, struct hs_pyelf *out);
+int hs_pyelf_find(const struct hs_files *files, const struct hs_maps *maps,
+		  struct hs_pyelf *out);
 
 /* Open the file found by hs_pyelf_find() again (fd, or <0). */
-int hs_pyelf_open(int pid, const struct hs_pyelf *py);
+int hs_pyelf_open(const struct hs_files *files, const struct hs_pyelf *py);
+
+/*
+ * Check that the file opened for `py` is the one the process mapped: its
+ * first page (ELF header, program headers, usually the build id note)
+ * equals the bytes `mem` holds at py->map_start.  When `mem` cannot read
+ * them the check passes.  HS_EINCONSISTENT (naming the file, and for a
+ * core suggesting --sysroot) when they differ.
+ */
+int hs_pyelf_verify(const struct hs_files *files, const struct hs_pyelf *py,
+		    struct hs_memsrc *mem);
 
 /* Hex GNU build id of an ELF file (any SHT_NOTE section), "" if none. */
 typedef struct Elf Elf;

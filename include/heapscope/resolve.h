@@ -17,6 +17,7 @@
 
 #include "heapscope/checks.h"
 #include "heapscope/elfinfo.h"
+#include "heapscope/files.h"
 #include "heapscope/layout.h"
 #include "heapscope/maps.h"
 #include "heapscope/memsrc.h"
@@ -45,13 +46,16 @@ struct hs_resolve_opts {
 };
 
 /*
- * Find the interpreter in the process (maps as read before the pause) and
- * its layouts.  `mem` reads the process (its constant data and code; it
- * need not be paused).  A forced source that cannot serve is an error, not
- * a fallback.  Errors: HS_ENOTPY,
- * HS_EVERSION, HS_ENOLAYOUT (naming what is missing or what disagreed).
+ * Find the interpreter in the process (maps as read before the pause, or
+ * a core file's) and its layouts.  `files` opens the process's files (a
+ * live process or a core's sysroot, see files.h); `mem` reads the process
+ * (its constant data and code; it need not be paused) or the core.  A
+ * forced source that cannot serve is an error, not a fallback.  Errors:
+ * HS_ENOTPY, HS_EVERSION, HS_ENOLAYOUT (naming what is missing or what
+ * disagreed), HS_EINCONSISTENT (the file found is not the one mapped).
  */
-int hs_python_resolve(int pid, const struct hs_maps *maps, struct hs_memsrc *mem,
-		      const struct hs_resolve_opts *opts, struct hs_python *out);
+int hs_python_resolve(const struct hs_files *files, const struct hs_maps *maps,
+		      struct hs_memsrc *mem, const struct hs_resolve_opts *opts,
+		      struct hs_python *out);
 
 #endif

@@ -170,7 +170,7 @@ static void print_dot(struct cycles_run *r)
 	char title[64];
 
 	snprintf(title, sizeof(title), "%scycles in PID %d", r->opts->garbage ? "unreachable " : "",
-		 r->s.pid);
+		 r->s.info.pid);
 	dot_begin(stdout, title);
 	for (size_t i = 0; i < r->shown; i++) {
 		const struct hs_cycle_group *grp = &r->cycles.groups[i];

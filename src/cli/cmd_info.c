@@ -14,19 +14,19 @@ static void print_json(const struct session *s)
 	hs_json_begin_object(&j, NULL);
 	report_target_json(&j, s);
 	hs_json_begin_object(&j, "interpreter");
-	hs_json_string(&j, "version", s->py.elf.version);
-	hs_json_string(&j, "version_from", s->py.elf.version_from);
-	hs_json_string(&j, "binary", s->py.elf.path);
-	hs_json_string(&j, "build_id", s->py.elf.build_id);
-	hs_json_string(&j, "layout_source", hs_layout_source_name(s->py.layout.source));
-	hs_json_string(&j, "layout_detail", s->py.layout.source_detail);
-	hs_json_double(&j, "layout_ms", s->py.resolve_ms);
-	hs_json_bool(&j, "debug_build", s->py.debug_build);
-	if (s->py.debug_offsets_note[0])
-		hs_json_string(&j, "debug_offsets_unused", s->py.debug_offsets_note);
+	hs_json_string(&j, "version", s->info.python);
+	hs_json_string(&j, "version_from", s->info.version_from);
+	hs_json_string(&j, "binary", s->info.binary);
+	hs_json_string(&j, "build_id", s->info.build_id);
+	hs_json_string(&j, "layout_source", s->info.layout_source);
+	hs_json_string(&j, "layout_detail", s->info.layout_detail);
+	hs_json_double(&j, "layout_ms", s->info.layout_ms);
+	hs_json_bool(&j, "debug_build", s->info.debug_build);
+	if (s->info.debug_offsets_note[0])
+		hs_json_string(&j, "debug_offsets_unused", s->info.debug_offsets_note);
 	hs_json_begin_array(&j, "layout_checks");
-	for (unsigned i = 0; i < s->py.checks.count; i++) {
-		const struct hs_check *c = &s->py.checks.items[i];
+	for (unsigned i = 0; i < s->info.checks.count; i++) {
+		const struct hs_check *c = &s->info.checks.items[i];
 
 		hs_json_begin_object(&j, NULL);
 		hs_json_string(&j, "source", c->source);
@@ -81,16 +81,16 @@ static void print_checks(const struct hs_check_list *list)
 
 static void print_text(const struct session *s)
 {
-	printf("PID %d: Python %s (version from %s)\n", s->pid, s->py.elf.version,
-	       s->py.elf.version_from);
-	printf("binary:         %s%s%s\n", s->py.elf.path, s->py.elf.build_id[0] ? "  build-id " : "",
-	       s->py.elf.build_id);
-	printf("layouts:        %s (%s, %.1f ms)\n", hs_layout_source_name(s->py.layout.source),
-	       s->py.layout.source_detail, s->py.resolve_ms);
-	if (s->py.debug_offsets_note[0])
-		printf("                (_Py_DebugOffsets not used: %s)\n", s->py.debug_offsets_note);
-	print_checks(&s->py.checks);
-	printf("threads:        %zu Python, %zu OS\n", s->graph.thread_count, s->cap.os_threads);
+	printf("PID %d: Python %s (version from %s)\n", s->info.pid, s->info.python,
+	       s->info.version_from);
+	printf("binary:         %s%s%s\n", s->info.binary, s->info.build_id[0] ? "  build-id " : "",
+	       s->info.build_id);
+	printf("layouts:        %s (%s, %.1f ms)\n", s->info.layout_source,
+	       s->info.layout_detail, s->info.layout_ms);
+	if (s->info.debug_offsets_note[0])
+		printf("                (_Py_DebugOffsets not used: %s)\n", s->info.debug_offsets_note);
+	print_checks(&s->info.checks);
+	printf("threads:        %zu Python, %zu OS\n", s->graph.thread_count, s->info.os_threads);
 	for (size_t i = 0; i < s->graph.thread_count; i++)
 		printf("  thread %llu (TID %llu): %u frames\n",
 		       (unsigned long long)s->graph.threads[i].thread_id,
@@ -100,9 +100,9 @@ static void print_text(const struct session *s)
 	       (unsigned long long)s->graph.gc_counts[2], (unsigned long long)s->graph.gc_counts[3]);
 	printf("objects:        %zu (with untracked objects reached by reference)\n",
 	       s->graph.count);
-	printf("pause:          %.2f ms (copy %.2f ms), %llu bytes read\n", s->cap.paused_ms,
-	       s->cap.copy_ms, (unsigned long long)s->cap.bytes_read);
-	printf("walk:           %.1f ms, total %.1f ms\n", s->walk_ms, s->total_ms);
+	printf("pause:          %.2f ms (copy %.2f ms), %llu bytes read\n", s->info.paused_ms,
+	       s->info.copy_ms, (unsigned long long)s->info.bytes_read);
+	printf("walk:           %.1f ms, total %.1f ms\n", s->info.walk_ms, s->info.total_ms);
 }
 
 int cmd_info(const struct cli_opts *opts)

@@ -12,7 +12,6 @@
 #include "heapscope/json.h"
 #include "heapscope/paths.h"
 #include "heapscope/referrers.h"
-#include "heapscope/shapes.h"
 #include "pathout.h"
 #include "report.h"
 
@@ -65,7 +64,6 @@ static int no_such_kind(const struct hs_graph *g, const char *kind)
 static int by_type(struct query *q)
 {
 	const struct hs_graph *g = &q->s.graph;
-	struct hs_shapes shapes;
 	uint32_t *members = malloc((g->count ? g->count : 1) * sizeof(*members));
 	size_t n = 0;
 	int err;
@@ -84,29 +82,9 @@ static int by_type(struct query *q)
 		free(members);
 		return no_such_kind(g, q->opts->type);
 	}
-	if ((err = hs_shapes_group(g, &q->paths, members, n, &shapes)) < 0) {
-		free(members);
-		return err;
-	}
+	err = path_records_by_shape(g, &q->paths, members, n, (size_t)q->opts->paths, &q->records,
+				    &q->record_count, &q->total_paths);
 	free(members);
-	q->total_paths = shapes.count;
-	q->record_count = shapes.count < (size_t)q->opts->paths ? shapes.count
-								  : (size_t)q->opts->paths;
-	q->records = calloc(q->record_count ? q->record_count : 1, sizeof(*q->records));
-	for (size_t i = 0; q->records && i < q->record_count && !err; i++) {
-		struct path_record *r = &q->records[i];
-
-		err = path_record_of(&q->paths, shapes.groups[i].example, r);
-		if (!err) {
-			free(r->shape);
-			r->shape = NULL;
-			err = hs_shape_hops(&shapes, &shapes.groups[i], &r->shape, &r->shape_len);
-			r->count = shapes.groups[i].count;
-		}
-	}
-	hs_shapes_release(&shapes);
-	if (!q->records)
-		return hs_error(HS_ENOMEM, "listing paths");
 	return err;
 }
 
@@ -193,22 +171,7 @@ static int by_addr(struct query *q)
 static void path_string(const struct query *q, const struct path_record *r, bool concrete,
 			struct hs_strbuf *out)
 {
-	struct hs_hop *hops = r->shape;
-	size_t n = r->shape_len;
-	struct hs_hop *plain = NULL;
-
-	if (concrete) {
-		/* the example's own keys and indices */
-		plain = malloc((r->example.len ? r->example.len : 1) * sizeof(*plain));
-		n = 0;
-		for (size_t k = 0; plain && k < r->example.len; k++)
-			if (r->example.edges[k] != HS_LABEL_NONE)
-				plain[n++] = (struct hs_hop){r->example.edges[k], false};
-		hops = plain;
-	}
-	if (hops || !n)
-		hs_path_text(&q->s.graph, &q->paths, r->origin, hops, n, out);
-	free(plain);
+	path_record_text(&q->s.graph, &q->paths, r, concrete, out);
 }
 
 static void print_text(const struct query *q)
@@ -251,7 +214,6 @@ static void print_text(const struct query *q)
 static void print_json(const struct query *q)
 {
 	const struct hs_graph *g = &q->s.graph;
-	struct hs_strbuf text = {0};
 	struct hs_json j;
 	char addr[24];
 
@@ -272,28 +234,12 @@ static void print_json(const struct query *q)
 	hs_json_uint(&j, "reached", q->reached);
 	hs_json_uint(&j, "paths_total", q->total_paths);
 	hs_json_begin_array(&j, "paths");
-	for (size_t i = 0; i < q->record_count; i++) {
-		const struct path_record *r = &q->records[i];
-
-		hs_json_begin_object(&j, NULL);
-		hs_strbuf_reset(&text);
-		path_string(q, r, !q->opts->type, &text);
-		hs_json_string(&j, "path", hs_strbuf_str(&text));
-		hs_json_uint(&j, "count", r->count);
-		hs_json_uint(&j, "hops", r->shape_len);
-		origin_json(&j, g, &q->paths, r->origin);
-		chain_json(&j, "example", g, &r->example,
-			   r->example.len && r->example.edges[0] != HS_LABEL_NONE);
-		hs_strbuf_reset(&text);
-		path_string(q, r, true, &text);
-		hs_json_string(&j, "example_path", hs_strbuf_str(&text));
-		hs_json_end_object(&j);
-	}
+	for (size_t i = 0; i < q->record_count; i++)
+		path_record_json(&j, g, &q->paths, &q->records[i], !q->opts->type);
 	hs_json_end_array(&j);
 	report_skips_json(&j, &q->s);
 	hs_json_end_object(&j);
 	hs_json_finish(&j);
-	hs_strbuf_release(&text);
 }
 
 static void print_dot(const struct query *q)
@@ -301,7 +247,7 @@ static void print_dot(const struct query *q)
 	struct hs_strbuf title = {0}, text = {0};
 
 	hs_strbuf_addf(&title, "referrers of %s in PID %d", q->opts->type ? q->opts->type : "object",
-		       q->s.pid);
+		       q->s.info.pid);
 	dot_begin(stdout, hs_strbuf_str(&title));
 	for (size_t i = 0; i < q->record_count; i++) {
 		hs_strbuf_reset(&text);
@@ -316,9 +262,7 @@ static void print_dot(const struct query *q)
 
 static void query_release(struct query *q)
 {
-	for (size_t i = 0; q->records && i < q->record_count; i++)
-		path_record_release(&q->records[i]);
-	free(q->records);
+	path_records_free(q->records, q->record_count);
 	hs_paths_release(&q->paths);
 	hs_referrers_release(&q->refs);
 	session_close(&q->s);

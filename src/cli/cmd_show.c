@@ -24,7 +24,7 @@ struct shown {
 	struct path_record path;
 	uint32_t obj;
 	char value[VALUE_MAX];
-	bool has_value;
+	int has_value;        /* session_object_text() */
 	uint64_t length;          /* items of a container */
 	bool is_container;
 	size_t limit;             /* references listed each way */
@@ -117,8 +117,10 @@ static void print_text(const struct shown *sh)
 	else
 		printf("%u", rc);
 	printf(", generation %s\n", generation_name(g, sh->obj));
-	if (sh->has_value)
+	if (sh->has_value > 0)
 		printf("  value: %s\n", sh->value);
+	else if (sh->has_value < 0)
+		printf("  value: not kept in snapshots\n");
 	if (sh->is_container)
 		printf("  length: %llu\n", (unsigned long long)sh->length);
 	hs_path_text(g, &sh->paths, sh->path.origin, sh->path.shape, sh->path.shape_len, &text);
@@ -177,7 +179,7 @@ static void print_json(const struct shown *sh)
 	else
 		hs_json_uint(&j, "refcount", g->refcnt[sh->obj]);
 	hs_json_string(&j, "generation", generation_name(g, sh->obj));
-	if (sh->has_value)
+	if (sh->has_value > 0)
 		hs_json_string(&j, "value", sh->value);
 	if (sh->is_container)
 		hs_json_uint(&j, "length", sh->length);
@@ -241,9 +243,7 @@ int cmd_show(const struct cli_opts *opts)
 	    (err = hs_paths_build(&sh.s.graph, &sh.refs, &sh.paths)) < 0 ||
 	    (err = path_record_of(&sh.paths, sh.obj, &sh.path)) < 0)
 		goto fail;
-	/* the value is read from the capture, which is still held */
-	sh.has_value = hs_walk_object_text(hs_capture_memsrc(&sh.s.cap), &sh.s.py, &sh.s.graph,
-					   sh.obj, sh.value, sizeof(sh.value));
+	sh.has_value = session_object_text(&sh.s, sh.obj, sh.value, sizeof(sh.value));
 	count_items(&sh);
 	session_analysis_done(&sh.s);
 	if (opts->json)

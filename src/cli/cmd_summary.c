@@ -98,7 +98,7 @@ int cmd_summary(const struct cli_opts *opts)
 		session_close(&s);
 		return cli_fail(err);
 	}
-	popts = (struct hs_partition_opts){.py_minor = s.py.elf.minor};
+	popts = (struct hs_partition_opts){.py_minor = s.info.py_minor};
 	if ((err = hs_summary_partition(&s.graph, (enum hs_partition)opts->by, &popts, &sum)) < 0) {
 		session_close(&s);
 		return cli_fail(err);

@@ -96,6 +96,40 @@ static int apply(const struct command *cmd, const struct option_spec *o,
 					   "--by must be type, clodo, size, module, rcs or generation, not '%s'",
 					   arg);
 		opts->by = (enum cli_partition)i;
+	} else if (!strcmp(o->name, "output")) {
+		if (!*arg)
+			return usage_error(cmd, "--output needs a file name%s", "");
+		opts->output = arg;
+	} else if (!strcmp(o->name, "sysroot")) {
+		opts->sysroot = arg;
+	} else if (!strcmp(o->name, "interval")) {
+		char *end;
+		double d;
+
+		errno = 0;
+		d = strtod(arg, &end);
+		if (errno || end == arg || *end || !(d >= 0.01 && d <= 86400))
+			return usage_error(cmd, "--interval needs seconds between 0.01 and 86400, not '%s'",
+					   arg);
+		opts->interval = d;
+	} else if (!strcmp(o->name, "count")) {
+		if (parse_long(arg, 2, 1000000, &v) < 0)
+			return usage_error(cmd, "--count needs a number of snapshots (2 or more), not '%s'",
+					   arg);
+		opts->count = v;
+	} else if (!strcmp(o->name, "fail-on-growth")) {
+		const char *eq = strrchr(arg, '=');
+
+		struct growth_limit *lim = &opts->limits[opts->limit_count];
+
+		if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(lim->kind) ||
+		    parse_long(eq + 1, 0, 1L << 62, &v) < 0)
+			return usage_error(cmd, "--fail-on-growth needs KIND=N or *=N, not '%s'", arg);
+		if (opts->limit_count == sizeof(opts->limits) / sizeof(opts->limits[0]))
+			return usage_error(cmd, "too many --fail-on-growth options%s", "");
+		snprintf(lim->kind, sizeof(lim->kind), "%.*s", (int)(eq - arg), arg);
+		lim->max = (uint64_t)v;
+		opts->limit_count++;
 	} else if (!strcmp(o->name, "max-capture")) {
 		if (parse_long(arg, 1, 1L << 30, &v) < 0)
 			return usage_error(cmd, "--max-capture needs a size in MiB, not '%s'", arg);
@@ -171,7 +205,7 @@ int cli_parse(const struct command *cmd, int argc, char **argv,
 			return err;
 	}
 	if (!opts->target)
-		return usage_error(cmd, "%s", "missing PID");
+		return usage_error(cmd, "missing %s", cmd->target_name ? cmd->target_name : "PID");
 	if (cmd->arg_name && !opts->arg)
 		return usage_error(cmd, "missing %s", cmd->arg_name);
 	return 0;

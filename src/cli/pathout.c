@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "heapscope/error.h"
+#include "heapscope/shapes.h"
 
 #define CHAIN_SHOWN 4 /* objects shown at each end of a long example chain */
 
@@ -36,6 +37,89 @@ int path_record_of(const struct hs_paths *p, uint32_t obj, struct path_record *o
 	for (size_t k = 0; k < n_objs; k++)
 		out->example.edges[k] = p->via[objs[k]];
 	return 0;
+}
+
+int path_records_by_shape(const struct hs_graph *g, const struct hs_paths *p,
+			  const uint32_t *members, size_t n, size_t max,
+			  struct path_record **out, size_t *count, size_t *total)
+{
+	struct hs_shapes shapes;
+	struct path_record *records;
+	size_t shown;
+	int err;
+
+	*out = NULL;
+	*count = *total = 0;
+	if ((err = hs_shapes_group(g, p, members, n, &shapes)) < 0)
+		return err;
+	shown = shapes.count < max ? shapes.count : max;
+	if (!(records = calloc(shown ? shown : 1, sizeof(*records)))) {
+		hs_shapes_release(&shapes);
+		return hs_error(HS_ENOMEM, "listing paths");
+	}
+	for (size_t i = 0; i < shown && !err; i++) {
+		struct path_record *r = &records[i];
+
+		err = path_record_of(p, shapes.groups[i].example, r);
+		if (!err) {
+			free(r->shape);
+			r->shape = NULL;
+			err = hs_shape_hops(&shapes, &shapes.groups[i], &r->shape, &r->shape_len);
+			r->count = shapes.groups[i].count;
+		}
+	}
+	*total = shapes.count;
+	hs_shapes_release(&shapes);
+	*out = records;
+	*count = shown;
+	return err;
+}
+
+void path_records_free(struct path_record *records, size_t count)
+{
+	for (size_t i = 0; records && i < count; i++)
+		path_record_release(&records[i]);
+	free(records);
+}
+
+void path_record_text(const struct hs_graph *g, const struct hs_paths *p,
+		      const struct path_record *r, bool concrete, struct hs_strbuf *out)
+{
+	struct hs_hop *hops = r->shape, *plain = NULL;
+	size_t n = r->shape_len;
+
+	if (concrete) {
+		/* the example's own keys and indices */
+		plain = malloc((r->example.len ? r->example.len : 1) * sizeof(*plain));
+		n = 0;
+		for (size_t k = 0; plain && k < r->example.len; k++)
+			if (r->example.edges[k] != HS_LABEL_NONE)
+				plain[n++] = (struct hs_hop){r->example.edges[k], false};
+		hops = plain;
+	}
+	if (hops || !n)
+		hs_path_text(g, p, r->origin, hops, n, out);
+	free(plain);
+}
+
+void path_record_json(struct hs_json *j, const struct hs_graph *g, const struct hs_paths *p,
+		      const struct path_record *r, bool concrete)
+{
+	struct hs_strbuf text = {0};
+
+	hs_json_begin_object(j, NULL);
+	path_record_text(g, p, r, concrete, &text);
+	hs_json_string(j, "path", hs_strbuf_str(&text));
+	hs_json_uint(j, "count", r->count);
+	hs_json_uint(j, "hops", r->shape_len);
+	origin_json(j, g, p, r->origin);
+	chain_json(j, "example", g, &r->example,
+		   r->example.len && r->example.edges[0] != HS_LABEL_NONE);
+	hs_strbuf_reset(&text);
+	path_record_text(g, p, r, true, &text);
+	hs_json_string(j, "example_path", hs_strbuf_str(&text));
+	hs_json_end_object(j);
+	hs_strbuf_release(&text);
 }
 
 void print_object_ref(FILE *out, const struct hs_graph *g, uint32_t obj)

@@ -34,6 +34,23 @@ void path_record_release(struct path_record *r);
 /* The path of obj as found by the search (count 1, shape = its hops). */
 int path_record_of(const struct hs_paths *p, uint32_t obj, struct path_record *out);
 
+/* Group `members` by path shape (shapes.h) and make records of the `max`
+ * most common shapes: count, shape with [*] where keys vary, and the
+ * example chain.  *total: the number of distinct shapes. */
+int path_records_by_shape(const struct hs_graph *g, const struct hs_paths *p,
+			  const uint32_t *members, size_t n, size_t max,
+			  struct path_record **out, size_t *count, size_t *total);
+void path_records_free(struct path_record *records, size_t count);
+/* A record's path as Python: its shape, or with `concrete` the keys and
+ * indices of its example. */
+void path_record_text(const struct hs_graph *g, const struct hs_paths *p,
+		      const struct path_record *r, bool concrete, struct hs_strbuf *out);
+
+/* One element of a "paths" array: path (concrete or shape), count, hops,
+ * origin, example chain and example_path. */
+void path_record_json(struct hs_json *j, const struct hs_graph *g, const struct hs_paths *p,
+		      const struct path_record *r, bool concrete);
+
 /* "0x7f.. app.Node" */
 void print_object_ref(FILE *out, const struct hs_graph *g, uint32_t obj);
 /* Text of the example chain: "module 0x.. -> dict 0x.. ..." (long chains

@@ -8,22 +8,24 @@
 void report_target_json(struct hs_json *j, const struct session *s)
 {
 	hs_json_begin_object(j, "target");
-	hs_json_int(j, "pid", s->pid);
-	hs_json_string(j, "python", s->py.elf.version);
-	hs_json_string(j, "layout_source", hs_layout_source_name(s->py.layout.source));
+	hs_json_int(j, "pid", s->info.pid);
+	hs_json_string(j, "python", s->info.python);
+	hs_json_string(j, "layout_source", s->info.layout_source);
 	hs_json_uint(j, "threads", s->graph.thread_count);
-	hs_json_uint(j, "os_threads", s->cap.os_threads);
-	hs_json_string(j, "binary", s->py.elf.path);
+	hs_json_uint(j, "os_threads", s->info.os_threads);
+	hs_json_string(j, "binary", s->info.binary);
 	hs_json_end_object(j);
 	hs_json_begin_object(j, "capture");
-	hs_json_double(j, "paused_ms", s->cap.paused_ms);
-	hs_json_uint(j, "bytes_read", s->cap.bytes_read);
-	hs_json_double(j, "walk_ms", s->walk_ms);
-	hs_json_double(j, "total_ms", s->total_ms);
+	hs_json_string(j, "origin", hs_capture_origin_name(s->info.origin));
+	hs_json_int(j, "taken_at", s->info.taken_at);
+	hs_json_double(j, "paused_ms", s->info.paused_ms);
+	hs_json_uint(j, "bytes_read", s->info.bytes_read);
+	hs_json_double(j, "walk_ms", s->info.walk_ms);
+	hs_json_double(j, "total_ms", s->info.total_ms);
 	if (s->analysis_ms >= 0)
 		hs_json_double(j, "analysis_ms", s->analysis_ms);
-	hs_json_uint(j, "signals_passed", s->cap.signals_passed);
-	hs_json_uint(j, "guard_pages", s->cap.guard_pages);
+	hs_json_uint(j, "signals_passed", s->info.signals_passed);
+	hs_json_uint(j, "guard_pages", s->info.guard_pages);
 	hs_json_end_object(j);
 }
 
@@ -48,9 +50,9 @@ void report_skips_text(const struct session *s)
 	if (s->graph.gc_collecting)
 		fprintf(stderr, "heapscope: warning: the target was inside a garbage "
 				"collection; objects may be missing\n");
-	if (s->cap.regions_short)
+	if (s->info.regions_short)
 		fprintf(stderr, "heapscope: warning: %u mappings could be read only in part\n",
-			s->cap.regions_short);
+			s->info.regions_short);
 	if (!hs_skips_total(k))
 		return;
 	fprintf(stderr, "heapscope: warning: incomplete result:");

@@ -1,14 +1,18 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "heapscope/error.h"
 #include "heapscope/log.h"
 #include "heapscope/procfs.h"
+#include "heapscope/snapshot.h"
 #include "heapscope/walk.h"
 
 static volatile sig_atomic_t interrupted;
@@ -38,6 +42,17 @@ static void install_handlers(void)
 	sigaction(SIGHUP, &sa, NULL);
 }
 
+/* "4242" is a PID; anything else names a file. */
+static bool is_pid(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
 static int parse_pid(const char *s, int *pid)
 {
 	char *end;
@@ -51,15 +66,164 @@ static int parse_pid(const char *s, int *pid)
 	return 0;
 }
 
-int session_open(const struct cli_opts *opts, struct session *s)
+/* What the capture information says of the interpreter. */
+static void info_from_python(struct hs_capinfo *info, const struct hs_python *py)
+{
+	snprintf(info->python, sizeof(info->python), "%s", py->elf.version);
+	info->py_minor = py->elf.minor;
+	snprintf(info->version_from, sizeof(info->version_from), "%s", py->elf.version_from);
+	snprintf(info->binary, sizeof(info->binary), "%s", py->elf.path);
+	snprintf(info->build_id, sizeof(info->build_id), "%s", py->elf.build_id);
+	snprintf(info->layout_source, sizeof(info->layout_source), "%s",
+		 hs_layout_source_name(py->layout.source));
+	snprintf(info->layout_detail, sizeof(info->layout_detail), "%s", py->layout.source_detail);
+	snprintf(info->debug_offsets_note, sizeof(info->debug_offsets_note), "%s",
+		 py->debug_offsets_note);
+	info->debug_build = py->debug_build;
+	info->layout_ms = py->resolve_ms;
+	info->checks = py->checks;
+}
+
+static void info_from_capture(struct hs_capinfo *info, const struct hs_capture *cap)
+{
+	info->os_threads = cap->os_threads;
+	info->paused_ms = cap->paused_ms;
+	info->copy_ms = cap->copy_ms;
+	info->bytes_read = cap->bytes_read;
+	info->regions_short = cap->regions_short;
+	info->guard_pages = cap->guard_pages;
+	info->signals_passed = cap->signals_passed;
+}
+
+static int open_pid(const struct cli_opts *opts, const char *target, struct session *s,
+		    struct hs_python *py)
 {
 	struct hs_capture_opts copts = {
 		.max_bytes = opts->max_capture,
 		.stop_timeout_ms = 3000,
 	};
 	struct hs_maps maps = {0};
+	struct hs_files files;
 	struct hs_memsrc *live;
 	double t0 = hs_now_ms(), t1;
+	int pid = 0, err;
+
+	if ((err = parse_pid(target, &pid)) < 0 || (err = hs_procfs_check_access(pid)) < 0)
+		return err;
+	if (pid == getpid())
+		return hs_error(HS_EUSAGE, "heapscope cannot inspect itself");
+	s->source = SOURCE_PID;
+	s->info.origin = HS_ORIGIN_LIVE;
+	s->info.pid = pid;
+	snprintf(s->name, sizeof(s->name), "PID %d", pid);
+	/* everything that needs no pause happens before it */
+	if ((err = hs_maps_read(pid, &maps)) < 0)
+		return err;
+	/* the layout checks read constant data and code of the running process */
+	if (!(live = hs_live_memsrc_new(pid))) {
+		hs_maps_release(&maps);
+		return hs_error(HS_ENOMEM, "out of memory");
+	}
+	hs_files_live(pid, &files);
+	err = hs_python_resolve(&files, &maps, live,
+				&(struct hs_resolve_opts){opts->layout_source, opts->layout_table},
+				py);
+	hs_memsrc_free(live);
+	hs_maps_release(&maps);
+	if (err < 0)
+		return err;
+	info_from_python(&s->info, py);
+	if ((err = hs_capture_process(pid, &copts, &s->cap)) < 0)
+		return err;
+	s->info.taken_at = (int64_t)time(NULL);
+	info_from_capture(&s->info, &s->cap);
+	if (interrupted)
+		return hs_error(HS_EINTR, "interrupted; PID %d was released unchanged", pid);
+	t1 = hs_now_ms();
+	err = hs_walk(hs_capture_memsrc(&s->cap), py, NULL, &s->graph);
+	s->info.walk_ms = hs_now_ms() - t1;
+	s->info.total_ms = hs_now_ms() - t0;
+	return err;
+}
+
+/* The layouts of a snapshot were chosen when it was taken: --layout-*
+ * and --sysroot do not apply to it (diff may mix it with a core file). */
+static int open_snapshot(const char *path, struct session *s)
+{
+	const char *base = strrchr(path, '/');
+
+	s->source = SOURCE_SNAPSHOT;
+	snprintf(s->name, sizeof(s->name), "snapshot %s", base ? base + 1 : path);
+	return hs_snapshot_read(path, 0, &s->graph, &s->info);
+}
+
+static int open_core(const struct cli_opts *opts, const char *path, struct session *s,
+		     struct hs_python *py)
+{
+	const char *base = strrchr(path, '/');
+	double t0 = hs_now_ms(), t1;
+	struct stat st;
+	int err;
+
+	s->source = SOURCE_CORE;
+	s->info.origin = HS_ORIGIN_CORE;
+	snprintf(s->name, sizeof(s->name), "core file %s", base ? base + 1 : path);
+	if ((err = hs_core_open(path, opts->sysroot, &s->core)) < 0)
+		return err;
+	s->info.pid = s->core.pid;
+	s->info.os_threads = s->core.os_threads;
+	s->info.bytes_read = s->core.bytes_in_core;
+	s->info.regions_short = s->core.segments_truncated;
+	err = hs_python_resolve(&s->core.files, &s->core.maps, s->core.mem,
+				&(struct hs_resolve_opts){opts->layout_source, opts->layout_table},
+				py);
+	if (err < 0)
+		return err;
+	info_from_python(&s->info, py);
+	/* when the process was dumped: the core file's time */
+	if (stat(path, &st) == 0)
+		s->info.taken_at = (int64_t)st.st_mtime;
+	t1 = hs_now_ms();
+	err = hs_walk(s->core.mem, py, NULL, &s->graph);
+	s->info.walk_ms = hs_now_ms() - t1;
+	s->info.total_ms = hs_now_ms() - t0;
+	return err;
+}
+
+/* A PID, or a file whose first bytes say what it is. */
+static int open_any(const struct cli_opts *opts, const char *target, struct session *s,
+		    struct hs_python *py)
+{
+	unsigned char head[HS_CORE_PROBE_LEN > 16 ? HS_CORE_PROBE_LEN : 16];
+	ssize_t n;
+	int fd;
+
+	if (opts->sysroot && is_pid(target))
+		return hs_error(HS_EUSAGE, "--sysroot applies to core files, not to PID %s "
+					   "(whose files are found through /proc/%s/root)", target, target);
+	if (is_pid(target))
+		return open_pid(opts, target, s, py);
+	fd = open(target, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return hs_error(HS_EUSAGE, "'%s' is neither a PID nor an existing file", target);
+		return hs_error(hs_error_from_errno(errno), "cannot open %s: %s", target,
+				strerror(errno));
+	}
+	n = read(fd, head, sizeof(head));
+	close(fd);
+	if (n < 0)
+		return hs_error(HS_EIO, "cannot read %s: %s", target, strerror(errno));
+	if (hs_snapshot_magic(head, (size_t)n))
+		return open_snapshot(target, s);
+	if (hs_core_probe_bytes(head, (size_t)n))
+		return open_core(opts, target, s, py);
+	return hs_error(HS_EFORMAT, "%s is neither a heapscope snapshot nor an ELF core file",
+			target);
+}
+
+int session_open_target(const struct cli_opts *opts, const char *target, struct session *s)
+{
 	int err;
 
 	memset(s, 0, sizeof(*s));
@@ -67,38 +231,22 @@ int session_open(const struct cli_opts *opts, struct session *s)
 	hs_graph_init(&s->graph);
 	install_handlers();
 	hs_log_set_level(opts->verbose > 0 ? opts->verbose : getenv("HEAPSCOPE_TRACE") ? HS_LOG_DEBUG : HS_LOG_WARN);
-	if ((err = parse_pid(opts->target, &s->pid)) < 0 ||
-	    (err = hs_procfs_check_access(s->pid)) < 0)
-		return err;
-	if (s->pid == getpid())
-		return hs_error(HS_EUSAGE, "heapscope cannot inspect itself");
-	/* everything that needs no pause happens before it */
-	if ((err = hs_maps_read(s->pid, &maps)) < 0)
-		return err;
-	/* the layout checks read constant data and code of the running process */
-	if (!(live = hs_live_memsrc_new(s->pid))) {
-		hs_maps_release(&maps);
+	if (!(s->py = calloc(1, sizeof(*s->py))))
 		return hs_error(HS_ENOMEM, "out of memory");
+	err = open_any(opts, target, s, s->py);
+	if (s->source == SOURCE_SNAPSHOT) {
+		free(s->py);
+		s->py = NULL;
 	}
-	err = hs_python_resolve(s->pid, &maps, live,
-				&(struct hs_resolve_opts){opts->layout_source, opts->layout_table},
-				&s->py);
-	hs_memsrc_free(live);
-	hs_maps_release(&maps);
-	if (err < 0)
-		return err;
-	if ((err = hs_capture_process(s->pid, &copts, &s->cap)) < 0)
-		return err;
-	if (interrupted)
-		return hs_error(HS_EINTR, "interrupted; PID %d was released unchanged", s->pid);
-	t1 = hs_now_ms();
-	err = hs_walk(hs_capture_memsrc(&s->cap), &s->py, NULL, &s->graph);
-	s->walk_ms = hs_now_ms() - t1;
-	s->total_ms = hs_now_ms() - t0;
 	s->analysis_t0 = hs_now_ms();
 	if (!err && interrupted)
 		err = hs_error(HS_EINTR, "interrupted");
 	return err;
+}
+
+int session_open(const struct cli_opts *opts, struct session *s)
+{
+	return session_open_target(opts, opts->target, s);
 }
 
 void session_analysis_done(struct session *s)
@@ -110,14 +258,45 @@ void session_close(struct session *s)
 {
 	hs_graph_release(&s->graph);
 	hs_capture_release(&s->cap);
+	hs_core_release(&s->core);
+	free(s->py);
+	s->py = NULL;
 }
 
 int session_exit_code(const struct session *s)
 {
 	if (hs_skips_total(&s->graph.skips) || s->graph.gc_collecting ||
-	    s->cap.regions_short)
+	    s->info.regions_short)
 		return EXIT_INCOMPLETE;
 	return EXIT_COMPLETE;
+}
+
+/* Kinds whose objects have a short value (hs_walk_object_text). */
+static bool has_short_value(const char *kind)
+{
+	static const char *const kinds[] = {"str", "bytes", "int", "bool", "float", "tuple",
+					    "NoneType"};
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!strcmp(kind, kinds[i]))
+			return true;
+	return false;
+}
+
+int session_object_text(struct session *s, uint32_t obj, char *out, size_t max)
+{
+	const char *text;
+
+	if (s->source == SOURCE_SNAPSHOT) {
+		if ((text = hs_graph_text(&s->graph, obj))) {
+			snprintf(out, max, "%s", text);
+			return 1;
+		}
+		return has_short_value(s->graph.types[s->graph.type[obj]].name) ? -1 : 0;
+	}
+	return hs_walk_object_text(s->source == SOURCE_CORE ? s->core.mem
+							     : hs_capture_memsrc(&s->cap),
+				   s->py, &s->graph, obj, out, max);
 }
 
 int cli_fail(int err)

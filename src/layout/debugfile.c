@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "heapscope/error.h"
-#include "heapscope/procfs.h"
 
 #define DEBUG_ROOT "/usr/lib/debug"
 
@@ -51,13 +50,14 @@ out:
 
 /* Open `path` in the target's root (pass 0) or ours (pass 1); keep it
  * only if its build id is `want`. */
-static int try_candidate(int pid, int pass, const char *path, const char *want)
+static int try_candidate(const struct hs_files *files, int pass, const char *path,
+			 const char *want)
 {
 	char id[64];
 	Elf *elf;
 	int fd;
 
-	fd = pass == 0 ? hs_procfs_open_in_root(pid, path) : open(path, O_RDONLY | O_CLOEXEC);
+	fd = pass == 0 ? hs_files_open(files, path) : open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
@@ -74,7 +74,16 @@ static int try_candidate(int pid, int pass, const char *path, const char *want)
 	return fd;
 }
 
-int hs_debugfile_open(int pid, const struct hs_pyelf *py, char *where, size_t wherelen)
+/* Where pass 0 looked, for `where`. */
+static const char *root_name(const struct hs_files *files)
+{
+	if (hs_files_is_live(files))
+		return " (target's root)";
+	return files->sysroot[0] ? " (sysroot)" : " (host)";
+}
+
+int hs_debugfile_open(const struct hs_files *files, const struct hs_pyelf *py, char *where,
+		      size_t wherelen)
 {
 	char cand[4][PATH_MAX + 300], dir[PATH_MAX], link[256];
 	int ncand = 0, fd;
@@ -87,7 +96,7 @@ int hs_debugfile_open(int pid, const struct hs_pyelf *py, char *where, size_t wh
 	snprintf(cand[ncand++], sizeof(cand[0]), DEBUG_ROOT "/.build-id/%.2s/%s.debug",
 		 py->build_id, py->build_id + 2);
 
-	fd = hs_pyelf_open(pid, py);
+	fd = hs_pyelf_open(files, py);
 	if (fd >= 0) {
 		bool have = debuglink_of(fd, link, sizeof(link));
 
@@ -101,16 +110,17 @@ int hs_debugfile_open(int pid, const struct hs_pyelf *py, char *where, size_t wh
 			snprintf(cand[ncand++], sizeof(cand[0]), DEBUG_ROOT "%s/%s", dir, link);
 		}
 	}
-	for (int pass = 0; pass < 2; pass++)
+	/* without a sysroot, the target's root is ours: one pass */
+	for (int pass = 0; pass < (hs_files_is_live(files) || files->sysroot[0] ? 2 : 1); pass++)
 		for (int i = 0; i < ncand; i++) {
 			/* the binary itself may be the debuglink candidate: it has
 			 * the same build id but no DWARF; the caller tried it already */
 			if (strcmp(cand[i], py->path) == 0)
 				continue;
-			fd = try_candidate(pid, pass, cand[i], py->build_id);
+			fd = try_candidate(files, pass, cand[i], py->build_id);
 			if (fd >= 0) {
 				snprintf(where, wherelen, "%s%s", cand[i],
-					 pass == 0 ? " (target's root)" : " (host)");
+					 pass == 0 ? root_name(files) : " (host)");
 				return fd;
 			}
 		}

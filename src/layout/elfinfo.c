@@ -1,7 +1,7 @@
 #include "heapscope/elfinfo.h"
 
 #include <capstone/capstone.h>
-#include <fcntl.h>
+#include <errno.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <regex.h>
@@ -11,10 +11,10 @@
 #include <unistd.h>
 
 #include "heapscope/error.h"
-#include "heapscope/procfs.h"
 
 #define MAX_SYMBOLS (4u << 20)
 #define MAX_RODATA (64u << 20)
+#define VERIFY_LEN 4096
 
 static const char *const sym_names[HS_SYM_COUNT] = {
 #define HS_PYSYM_NAME(id, name) [HS_SYM_##id] = name,
@@ -369,30 +369,23 @@ static int looks_like_python(const char *path)
 	return strncmp(base, "libpython", 9) == 0 || strncmp(base, "python", 6) == 0;
 }
 
-int hs_pyelf_open(int pid, const struct hs_pyelf *py)
+int hs_pyelf_open(const struct hs_files *files, const struct hs_pyelf *py)
 {
-	char path[96];
-	int fd;
-
-	if (py->from_exe) {
-		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		return fd >= 0 ? fd : hs_error(HS_EIO, "cannot open %s", path);
-	}
-	/* the very file that is mapped, whatever the target's root and mount
-	 * namespace make of its path; needs CAP_SYS_ADMIN, hence the fallback */
-	fd = hs_procfs_open_map_file(pid, py->map_start, py->map_end);
-	return fd >= 0 ? fd : hs_procfs_open_in_root(pid, py->path);
+	if (py->from_exe)
+		return hs_files_open_exe(files);
+	return hs_files_open_mapping(files, py->map_start, py->map_end, py->path);
 }
 
-int hs_pyelf_find(int pid, const struct hs_maps *maps, struct hs_pyelf *out)
+int hs_pyelf_find(const struct hs_files *files, const struct hs_maps *maps,
+		  struct hs_pyelf *out)
 {
-	char exe[PATH_MAX], exe_open[64];
+	char exe[PATH_MAX];
 	int found;
 
 	elf_version(EV_CURRENT);
 	/* without it, the executable is simply not a candidate */
-	hs_procfs_exe(pid, exe, sizeof(exe), exe_open, sizeof(exe_open));
+	if (hs_files_exe_path(files, exe, sizeof(exe)) < 0)
+		exe[0] = '\0';
 
 	/* libpython first (shared builds), then the executable, then any
 	 * other mapped file whose name says python */
@@ -415,7 +408,7 @@ int hs_pyelf_find(int pid, const struct hs_maps *maps, struct hs_pyelf *out)
 			out->from_exe = pass == 1;
 			out->map_start = m->start;
 			out->map_end = m->end;
-			fd = hs_pyelf_open(pid, out);
+			fd = hs_pyelf_open(files, out);
 			if (fd < 0)
 				continue;
 			found = inspect(fd, maps, out);
@@ -430,9 +423,58 @@ int hs_pyelf_find(int pid, const struct hs_maps *maps, struct hs_pyelf *out)
 	}
 	for (size_t i = 0; i < maps->count; i++)
 		if (strstr(maps->items[i].path, "pypy"))
-			return hs_error(HS_EVERSION, "PID %d runs PyPy (%s), which is not supported",
-					pid, maps->items[i].path);
+			return hs_error(HS_EVERSION, "%s runs PyPy (%s), which is not supported",
+					files->name, maps->items[i].path);
 	return hs_error(HS_ENOTPY,
-			"PID %d is not a Python process (no mapped file holds _PyRuntime)",
-			pid);
+			"%s is not a Python process (no mapped file holds _PyRuntime)",
+			files->name);
+}
+
+/* Read up to len bytes at offset 0; the count read. */
+static size_t read_head(int fd, unsigned char *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(fd, buf + got, len - got, (off_t)got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	return got;
+}
+
+int hs_pyelf_verify(const struct hs_files *files, const struct hs_pyelf *py,
+		    struct hs_memsrc *mem)
+{
+	unsigned char inmem[VERIFY_LEN], infile[VERIFY_LEN];
+	size_t len = VERIFY_LEN, got;
+	bool same;
+	int fd;
+
+	if (py->map_end - py->map_start < len)
+		len = (size_t)(py->map_end - py->map_start);
+	if (!len || hs_memsrc_read(mem, py->map_start, inmem, len) < 0)
+		return 0;
+	if ((fd = hs_pyelf_open(files, py)) < 0)
+		return fd;
+	got = read_head(fd, infile, len);
+	close(fd);
+	/* past the end of a short file, the page reads as zeros */
+	same = memcmp(inmem, infile, got) == 0;
+	for (size_t i = got; same && i < len; i++)
+		same = inmem[i] == 0;
+	if (same)
+		return 0;
+	if (hs_files_is_live(files))
+		return hs_error(HS_EINCONSISTENT, "%s is not the file %s mapped: its first "
+				"page differs (was it replaced since the process started?)",
+				py->path, files->name);
+	return hs_error(HS_EINCONSISTENT, "%s%s%s is not the file the process of %s mapped: "
+			"its first page differs from the core's; pass the directory that holds "
+			"the process's files with --sysroot", py->path,
+			files->sysroot[0] ? " under " : "", files->sysroot, files->name);
 }

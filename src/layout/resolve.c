@@ -55,10 +55,11 @@ static int check_essential(const struct hs_python *py)
 }
 
 /* DWARF of the binary itself, else of its separate debug file. */
-static int load_dwarf(int pid, struct hs_python *py, struct hs_layout *out)
+static int load_dwarf(const struct hs_files *files, struct hs_python *py,
+		      struct hs_layout *out)
 {
 	char where[PATH_MAX + 64];
-	int fd = hs_pyelf_open(pid, &py->elf), err;
+	int fd = hs_pyelf_open(files, &py->elf), err;
 
 	if (fd < 0)
 		return hs_error(HS_ENOLAYOUT, "cannot open %s", py->elf.path);
@@ -67,7 +68,7 @@ static int load_dwarf(int pid, struct hs_python *py, struct hs_layout *out)
 	close(fd);
 	if (err != HS_ENOLAYOUT)
 		return err;
-	fd = hs_debugfile_open(pid, &py->elf, where, sizeof(where));
+	fd = hs_debugfile_open(files, &py->elf, where, sizeof(where));
 	if (fd < 0)
 		return hs_error(HS_ENOLAYOUT, "%s has no DWARF and no debug file was found",
 				py->elf.path);
@@ -203,14 +204,14 @@ static int load_table(struct hs_python *py, const char *path)
 }
 
 /* The base layout: DWARF, else a table (unless one of them is forced). */
-static int load_base(int pid, struct hs_python *py, enum hs_layout_source force,
-		     const char *table_path)
+static int load_base(const struct hs_files *files, struct hs_python *py,
+		     enum hs_layout_source force, const char *table_path)
 {
 	char dwarf_err[256] = "", table_err[256];
 	int err;
 
 	if (force == HS_SRC_NONE || force == HS_SRC_DWARF) {
-		err = load_dwarf(pid, py, &py->layout);
+		err = load_dwarf(files, py, &py->layout);
 		if (err == 0) {
 			py->base = HS_SRC_DWARF;
 			return 0;
@@ -277,8 +278,9 @@ static bool looks_free_threaded(const char *path)
 	return *p == 't' && (p[1] == '\0' || p[1] == '.');
 }
 
-int hs_python_resolve(int pid, const struct hs_maps *maps, struct hs_memsrc *mem,
-		      const struct hs_resolve_opts *opts, struct hs_python *out)
+int hs_python_resolve(const struct hs_files *files, const struct hs_maps *maps,
+		      struct hs_memsrc *mem, const struct hs_resolve_opts *opts,
+		      struct hs_python *out)
 {
 	enum hs_layout_source force = opts->table_path && opts->force == HS_SRC_NONE
 					      ? HS_SRC_TABLE : opts->force;
@@ -290,7 +292,8 @@ int hs_python_resolve(int pid, const struct hs_maps *maps, struct hs_memsrc *mem
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	if ((err = hs_pyelf_find(pid, maps, &out->elf)) < 0)
+	if ((err = hs_pyelf_find(files, maps, &out->elf)) < 0 ||
+	    (err = hs_pyelf_verify(files, &out->elf, mem)) < 0)
 		return err;
 	if (!out->elf.hexversion)
 		return hs_error(HS_EVERSION, "cannot tell the Python version of %s",
@@ -337,7 +340,7 @@ int hs_python_resolve(int pid, const struct hs_maps *maps, struct hs_memsrc *mem
 					      "table for the fields _Py_DebugOffsets lacks");
 			goto fail;
 		}
-	} else if ((err = load_base(pid, out, force, opts->table_path)) < 0) {
+	} else if ((err = load_base(files, out, force, opts->table_path)) < 0) {
 		goto fail;
 	}
 	/* 3. the binary's statements over the base, then the checks */

@@ -478,6 +478,40 @@ class Target(object):
     def state(self):
         return proc_state(self.pid)
 
+    def read_line(self, timeout=10.0):
+        """The next line the target writes to stdout (without the newline),
+        or None if none comes within timeout."""
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._stdout_buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            r, _, _ = select.select([fd], [], [], left)
+            if not r:
+                return None
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                return None
+            self._stdout_buf += chunk
+        line, self._stdout_buf = self._stdout_buf.split(b"\n", 1)
+        return line.strip()
+
+    def wait_blocked_in_read(self, timeout=10.0):
+        """Wait until the target's main thread sits in read(0, ...) again,
+        so that a capture sees it idle, not half way through answering
+        (/proc/PID/syscall: "0 0x0 ..." is read(2) on fd 0)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with open("/proc/%d/syscall" % self.pid) as f:
+                    if f.read().startswith("0 0x0 "):
+                        return True
+            except OSError:
+                return False
+            time.sleep(0.005)
+        return False
+
     def ping(self, timeout=10.0):
         """Send "ping", expect "pong" within timeout."""
         if not self.alive():
@@ -487,21 +521,21 @@ class Target(object):
             self.proc.stdin.flush()
         except OSError:
             return False
-        fd = self.proc.stdout.fileno()
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self._stdout_buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            r, _, _ = select.select([fd], [], [], left)
-            if not r:
-                return False
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                return False
-            self._stdout_buf += chunk
-        line, self._stdout_buf = self._stdout_buf.split(b"\n", 1)
-        return line.strip() == b"pong"
+        return self.read_line(timeout) == b"pong" and self.wait_blocked_in_read()
+
+    def signal_and_wait(self, sig, prefix, timeout=30.0):
+        """Send signal sig and return the target's answer line, which must
+        start with prefix (bytes); None if it does not come."""
+        # the signal must find the target blocked in its read(2): handled
+        # anywhere else, it runs in another frame (on 3.11+ it makes that
+        # frame's object)
+        if not self.alive() or not self.wait_blocked_in_read():
+            return None
+        os.kill(self.pid, sig)
+        line = self.read_line(timeout)
+        if line is None or not line.startswith(prefix) or not self.wait_blocked_in_read():
+            return None
+        return line
 
     def close(self):
         p = self.proc

@@ -559,6 +559,7 @@ static void corrupt_tests(const struct target *t, struct hs_memsrc *mem,
 static void test_target(const struct target *t, struct child *c)
 {
 	struct hs_maps maps = {0};
+	struct hs_files files;
 	struct hs_pyelf elf;
 	struct hs_layout layout;
 	struct hs_check_list list = {0};
@@ -575,9 +576,10 @@ static void test_target(const struct target *t, struct child *c)
 	err = spawn(t, c);
 	if (!ok(err == 0, "%s: started (pid %d)", t->name, (int)c->pid))
 		return;
+	hs_files_live(c->pid, &files);
 	err = hs_maps_read(c->pid, &maps);
 	if (!err)
-		err = hs_pyelf_find(c->pid, &maps, &elf);
+		err = hs_pyelf_find(&files, &maps, &elf);
 	hs_maps_release(&maps);
 	if (!ok(err == 0 && elf.minor == t->minor, "%s: found %s (%s)", t->name,
 		err ? "nothing" : elf.version, err ? hs_errmsg() : elf.path))

@@ -530,6 +530,7 @@ static void test_live(const struct interp *in)
 	char from[4200];
 	struct child c = {-1, -1};
 	struct hs_maps maps = {0};
+	struct hs_files *files = calloc(1, sizeof(*files));
 	struct hs_pyelf *elf = calloc(1, sizeof(*elf));
 	struct hs_check_list *list = calloc(1, sizeof(*list));
 	struct hs_layout truth, l;
@@ -550,7 +551,8 @@ static void test_live(const struct interp *in)
 	}
 	if (!ok(start(&w, &c), "%s: started %s", in->name, w.exe))
 		goto out;
-	found = hs_maps_read(c.pid, &maps) == 0 && hs_pyelf_find(c.pid, &maps, elf) == 0 &&
+	hs_files_live(c.pid, files);
+	found = hs_maps_read(c.pid, &maps) == 0 && hs_pyelf_find(files, &maps, elf) == 0 &&
 		elf->minor == in->minor && (mem = hs_live_memsrc_new(c.pid)) != NULL;
 	if (!ok(found, "%s: found Python %s in PID %d", in->name, elf->version, (int)c.pid))
 		goto out;
@@ -637,6 +639,7 @@ out:
 	stop(&c);
 	hs_maps_release(&maps);
 	hs_memsrc_free(mem);
+	free(files);
 	free(elf);
 	free(list);
 }
