@@ -22,8 +22,10 @@ import argparse
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.dont_write_bytecode = True      # no __pycache__ in the source tree
@@ -61,6 +63,111 @@ def expect_status(ck, what, res, status):
     if ok:
         ck.ok("%s: exit %d" % (what, status))
     return ok
+
+
+READERS = (["summary"], ["info"], ["cycles"], ["referrers", "--type", "dict"],
+           ["show", "0x7f0000001000"], ["snapshot", "-o", "/dev/null/x"])
+
+
+def bad_files(tmp, good):
+    """(what, path, word in the message) of files no reader may accept."""
+    with open(good, "rb") as f:
+        data = f.read()
+    made = []
+
+    def put(name, content):
+        path = os.path.join(tmp, name)
+        with open(path, "wb") as f:
+            f.write(content)
+        return path
+
+    made.append(("an empty file", put("empty", b""), "neither"))
+    made.append(("a text file", put("text", b"hello, world\n" * 10), "neither"))
+    made.append(("a snapshot cut after its header", put("header", data[:32]),
+                 "truncated"))
+    made.append(("a snapshot cut in half", put("half", data[:len(data) // 2]),
+                 "truncated"))
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0x40
+    made.append(("a snapshot with a flipped byte", put("flipped", bytes(flipped)),
+                 "corrupt"))
+    newer = bytearray(data)
+    newer[8:12] = (99).to_bytes(4, "little")
+    made.append(("a snapshot of format version 99", put("newer", bytes(newer)),
+                 "version 99"))
+    made.append(("a snapshot with trailing data", put("trailing", data + b"x" * 100),
+                 "after its end"))
+    made.append(("an ELF file that is not a core", "/bin/true", "neither"))
+    return made
+
+
+def make_core(tmp, python):
+    """A core of a small Python process (gcore), or None."""
+    gcore = shutil.which("gcore")
+    if not gcore:
+        return None
+    proc = subprocess.Popen([python, "-c", "import time; time.sleep(60)"])
+    try:
+        time.sleep(0.5)
+        prefix = os.path.join(tmp, "core")
+        hstest.run([gcore, "-o", prefix, str(proc.pid)], 120)
+        path = "%s.%d" % (prefix, proc.pid)
+        return path if os.path.exists(path) else None
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def check_bad_files(ck, run, args, pid):
+    tmp = tempfile.mkdtemp(prefix="hs-errors-")
+    try:
+        python = args.python or sys.executable
+        proc = subprocess.Popen([python, "-c", "import time; time.sleep(60)"])
+        good = os.path.join(tmp, "good.hss")
+        try:
+            time.sleep(0.5)
+            res = run("snapshot", str(proc.pid), "-o", good)
+        finally:
+            proc.kill()
+            proc.wait()
+        if not ck.check(res.returncode in (0, 1) and os.path.exists(good),
+                        "could not make a snapshot to damage:\n" + res.describe()):
+            return
+        files = bad_files(tmp, good)
+        core = make_core(tmp, python)
+        ck.check(core is not None, "could not make a core file with gcore (gdb)")
+        if core:
+            with open(core, "rb") as f:
+                head = f.read(1 << 20)
+            cut = os.path.join(tmp, "core-cut")
+            with open(cut, "wb") as f:
+                f.write(head[:4096])
+            files.append(("a core file cut after 4 KiB", cut, None))
+            with open(os.path.join(tmp, "core-header"), "wb") as f:
+                f.write(head[:64])
+            files.append(("a core file of 64 bytes", os.path.join(tmp, "core-header"), None))
+        for what, path, word in files:
+            for cmd in READERS:
+                argv = [cmd[0], path] + cmd[1:]
+                label = "`%s` on %s" % (" ".join(cmd), what)
+                res = run(*argv)
+                if expect_status(ck, label, res, 2):
+                    line = one_line(ck, label, res)
+                    if word:
+                        ck.check(word in line, "%s: message does not say %r: %r"
+                                 % (label, word, line))
+            res = run("diff", good, path)
+            label = "`diff` of a good snapshot and %s" % what
+            if expect_status(ck, label, res, 2):
+                one_line(ck, label, res)
+        # a good one still reads, and a directory is not a file
+        res = run("summary", good)
+        expect_status(ck, "`summary` of the undamaged snapshot", res, 0)
+        res = run("summary", tmp)
+        if expect_status(ck, "`summary` of a directory", res, 2):
+            one_line(ck, "`summary` of a directory", res)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main(argv=None):
@@ -144,6 +251,9 @@ def main(argv=None):
             proc.kill()
             proc.wait()
 
+    # ---- bad snapshot and core files: one line, exit 2, for every reader
+    check_bad_files(ck, run, args, pid)
+
     # ---- bad usage
     usage = [
         ("`summary` without a PID", ["summary"]),
@@ -170,6 +280,19 @@ def main(argv=None):
         ("`cycles PID --type K` (not a cycles option)",
          ["cycles", str(pid), "--type", "dict"]),
         ("no command at all", []),
+        ("`snapshot PID` without -o", ["snapshot", str(pid)]),
+        ("`snapshot PID -o` without a file", ["snapshot", str(pid), "-o"]),
+        ("`diff OLD` without NEW", ["diff", "old.hss"]),
+        ("`diff` without files", ["diff"]),
+        ("`watch FILE` (not a PID)", ["watch", "/etc/hostname"]),
+        ("`watch PID --interval 0`", ["watch", str(pid), "--interval", "0"]),
+        ("`watch PID --count 1`", ["watch", str(pid), "--count", "1"]),
+        ("`watch PID --fail-on-growth dict`",
+         ["watch", str(pid), "--fail-on-growth", "dict"]),
+        ("`watch PID --fail-on-growth dict=-1`",
+         ["watch", str(pid), "--fail-on-growth", "dict=-1"]),
+        ("`summary PID --sysroot /`", ["summary", str(pid), "--sysroot", "/"]),
+        ("`summary nosuchfile`", ["summary", "/nonexistent/heapscope-test.hss"]),
     ]
     for what, cmd in usage:
         res = run(*cmd)
@@ -183,7 +306,10 @@ def main(argv=None):
                             ("info --help", ["info", "--help"], "info"),
                             ("referrers --help", ["referrers", "--help"], "--type"),
                             ("show --help", ["show", "--help"], "ADDR"),
-                            ("cycles --help", ["cycles", "--help"], "--garbage")):
+                            ("cycles --help", ["cycles", "--help"], "--garbage"),
+                            ("snapshot --help", ["snapshot", "--help"], "--output"),
+                            ("diff --help", ["diff", "--help"], "NEW"),
+                            ("watch --help", ["watch", "--help"], "--fail-on-growth")):
         res = run(*cmd)
         if expect_status(ck, what, res, 0):
             text = res.stdout
