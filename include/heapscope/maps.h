@@ -1,10 +1,11 @@
 /*
- * /proc/PID/maps: the target's mappings.
+ * /proc/PID/maps: the target's mappings (a core file's are built from its
+ * program headers and NT_FILE note, see core.h).
  *
  * Parsing is pure (text in, table out) so it is unit-tested without a
  * process.  Paths are kept as the kernel prints them; open them through
- * hs_procfs_path() so files inside a container resolve under
- * /proc/PID/root.
+ * hs_files_open() (files.h) so files inside a container resolve under
+ * /proc/PID/root, and a core's under its sysroot.
  */
 #ifndef HEAPSCOPE_MAPS_H
 #define HEAPSCOPE_MAPS_H

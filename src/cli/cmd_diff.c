@@ -83,7 +83,6 @@ static void print_text(const struct comparison *c)
 {
 	const struct hs_diff *d = &c->diff;
 	const struct hs_graph *g = &c->new.graph;
-	struct hs_strbuf text = {0}, where = {0};
 	size_t shown = rows_shown(c), listed = 0;
 
 	printf("From %s (%llu objects, %llu bytes) to %s (%llu objects, %llu bytes):\n"
@@ -118,26 +117,12 @@ static void print_text(const struct comparison *c)
 		printf("%s: %llu new objects, %zu distinct path%s\n", s->row->kind,
 		       (unsigned long long)s->row->added, s->total_paths,
 		       s->total_paths == 1 ? "" : "s");
-		for (size_t i = 0; i < s->record_count; i++) {
-			const struct path_record *r = &s->records[i];
-
-			hs_strbuf_reset(&text);
-			hs_strbuf_reset(&where);
-			path_record_text(g, &c->paths, r, false, &text);
-			origin_summary(g, &c->paths, r->origin, &where);
-			printf("  %7llu  %s   (%s, %zu hop%s)\n", (unsigned long long)r->count,
-			       hs_strbuf_str(&text), hs_strbuf_str(&where), r->shape_len,
-			       r->shape_len == 1 ? "" : "s");
-			printf("           e.g. ");
-			print_chain_text(stdout, g, &r->example);
-			printf("\n");
-		}
+		for (size_t i = 0; i < s->record_count; i++)
+			print_path_record(stdout, g, &c->paths, &s->records[i], false);
 		if (s->record_count < s->total_paths)
 			printf("  <%zu more paths. Use --paths N to see them.>\n",
 			       s->total_paths - s->record_count);
 	}
-	hs_strbuf_release(&text);
-	hs_strbuf_release(&where);
 }
 
 static void print_json(const struct comparison *c)

@@ -177,7 +177,6 @@ static void path_string(const struct query *q, const struct path_record *r, bool
 static void print_text(const struct query *q)
 {
 	const struct hs_graph *g = &q->s.graph;
-	struct hs_strbuf text = {0}, where = {0};
 
 	if (q->opts->type)
 		printf("%llu of %llu %s objects", (unsigned long long)q->reached,
@@ -187,28 +186,14 @@ static void print_text(const struct query *q)
 		       (unsigned long long)q->opts->addr);
 	printf(", %zu distinct path%s (%s):\n", q->total_paths, q->total_paths == 1 ? "" : "s",
 	       q->opts->type ? "most common first" : "shortest first");
-	for (size_t i = 0; i < q->record_count; i++) {
-		const struct path_record *r = &q->records[i];
-
-		hs_strbuf_reset(&text);
-		hs_strbuf_reset(&where);
-		path_string(q, r, !q->opts->type, &text);
-		origin_summary(g, &q->paths, r->origin, &where);
-		printf("  %7llu  %s   (%s, %zu hop%s)\n", (unsigned long long)r->count,
-		       hs_strbuf_str(&text), hs_strbuf_str(&where), r->shape_len,
-		       r->shape_len == 1 ? "" : "s");
-		printf("           e.g. ");
-		print_chain_text(stdout, g, &r->example);
-		printf("\n");
-	}
+	for (size_t i = 0; i < q->record_count; i++)
+		print_path_record(stdout, g, &q->paths, &q->records[i], !q->opts->type);
 	if (q->record_count < q->total_paths)
 		printf("<%zu more paths. Use --paths N to see them.>\n",
 		       q->total_paths - q->record_count);
 	if (q->reached < q->matched)
 		printf("%llu objects are more than %ld hops from any root (--max-depth).\n",
 		       (unsigned long long)(q->matched - q->reached), q->opts->max_depth);
-	hs_strbuf_release(&text);
-	hs_strbuf_release(&where);
 }
 
 static void print_json(const struct query *q)

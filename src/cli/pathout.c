@@ -102,6 +102,23 @@ void path_record_text(const struct hs_graph *g, const struct hs_paths *p,
 	free(plain);
 }
 
+void print_path_record(FILE *out, const struct hs_graph *g, const struct hs_paths *p,
+		       const struct path_record *r, bool concrete)
+{
+	struct hs_strbuf text = {0}, where = {0};
+
+	path_record_text(g, p, r, concrete, &text);
+	origin_summary(g, p, r->origin, &where);
+	fprintf(out, "  %7llu  %s   (%s, %zu hop%s)\n", (unsigned long long)r->count,
+		hs_strbuf_str(&text), hs_strbuf_str(&where), r->shape_len,
+		r->shape_len == 1 ? "" : "s");
+	fprintf(out, "           e.g. ");
+	print_chain_text(out, g, &r->example);
+	fprintf(out, "\n");
+	hs_strbuf_release(&text);
+	hs_strbuf_release(&where);
+}
+
 void path_record_json(struct hs_json *j, const struct hs_graph *g, const struct hs_paths *p,
 		      const struct path_record *r, bool concrete)
 {

@@ -46,6 +46,10 @@ void path_records_free(struct path_record *records, size_t count);
 void path_record_text(const struct hs_graph *g, const struct hs_paths *p,
 		      const struct path_record *r, bool concrete, struct hs_strbuf *out);
 
+/* Two lines of text: count, path (shape, or with `concrete` the
+ * example's), origin and hops; then the example chain. */
+void print_path_record(FILE *out, const struct hs_graph *g, const struct hs_paths *p,
+		       const struct path_record *r, bool concrete);
 /* One element of a "paths" array: path (concrete or shape), count, hops,
  * origin, example chain and example_path. */
 void path_record_json(struct hs_json *j, const struct hs_graph *g, const struct hs_paths *p,
