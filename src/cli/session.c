@@ -195,6 +195,7 @@ static int open_any(const struct cli_opts *opts, const char *target, struct sess
 		    struct hs_python *py)
 {
 	unsigned char head[HS_CORE_PROBE_LEN > 16 ? HS_CORE_PROBE_LEN : 16];
+	struct stat st;
 	ssize_t n;
 	int fd;
 
@@ -203,12 +204,18 @@ static int open_any(const struct cli_opts *opts, const char *target, struct sess
 					   "(whose files are found through /proc/%s/root)", target, target);
 	if (is_pid(target))
 		return open_pid(opts, target, s, py);
-	fd = open(target, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO must not hang us; only regular files are read */
+	fd = open(target, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return hs_error(HS_EUSAGE, "'%s' is neither a PID nor an existing file", target);
 		return hs_error(hs_error_from_errno(errno), "cannot open %s: %s", target,
 				strerror(errno));
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return hs_error(HS_EFORMAT, "%s is not a regular file (a snapshot or a core file)",
+				target);
 	}
 	n = read(fd, head, sizeof(head));
 	close(fd);

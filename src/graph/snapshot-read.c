@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -577,13 +578,19 @@ int hs_snapshot_read(const char *path, uint64_t max_bytes, struct hs_graph *g,
 {
 	struct source s = {.max = max_bytes};
 	unsigned char head[4096];
+	struct stat st;
 	size_t header_len, have = 0;
 	ssize_t n;
 	int err;
 
-	s.fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: opening a FIFO must not hang; only regular files are read */
+	s.fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (s.fd < 0)
 		return hs_error(hs_error_from_errno(errno), "cannot open %s: %s", path, strerror(errno));
+	if (fstat(s.fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(s.fd);
+		return hs_error(HS_EFORMAT, "%s is not a regular file", path);
+	}
 	while (have < sizeof(head) && (n = read(s.fd, head + have, sizeof(head) - have)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;

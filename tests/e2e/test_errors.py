@@ -166,6 +166,11 @@ def check_bad_files(ck, run, args, pid):
         res = run("summary", tmp)
         if expect_status(ck, "`summary` of a directory", res, 2):
             one_line(ck, "`summary` of a directory", res)
+        fifo = os.path.join(tmp, "fifo")
+        os.mkfifo(fifo, 0o600)
+        res = run("summary", fifo)          # must not block in open(2)
+        if expect_status(ck, "`summary` of a FIFO", res, 2):
+            one_line(ck, "`summary` of a FIFO", res)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
