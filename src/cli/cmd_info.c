@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <time.h>
 
 #include "cli.h"
 #include "heapscope/json.h"
@@ -79,6 +80,19 @@ static void print_checks(const struct hs_check_list *list)
 		printf("  (%u more checks not listed)\n", list->dropped);
 }
 
+/* When and from what the graph was captured. */
+static void print_taken(const struct hs_capinfo *info)
+{
+	time_t t = (time_t)info->taken_at;
+	struct tm tm;
+	char when[40];
+
+	if (!gmtime_r(&t, &tm) || !strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm))
+		snprintf(when, sizeof(when), "%lld", (long long)info->taken_at);
+	printf("captured:       %s, from %s\n", when,
+	       info->origin == HS_ORIGIN_CORE ? "a core file" : "the running process");
+}
+
 static void print_text(const struct session *s)
 {
 	printf("PID %d: Python %s (version from %s)\n", s->info.pid, s->info.python,
@@ -100,6 +114,7 @@ static void print_text(const struct session *s)
 	       (unsigned long long)s->graph.gc_counts[2], (unsigned long long)s->graph.gc_counts[3]);
 	printf("objects:        %zu (with untracked objects reached by reference)\n",
 	       s->graph.count);
+	print_taken(&s->info);
 	printf("pause:          %.2f ms (copy %.2f ms), %llu bytes read\n", s->info.paused_ms,
 	       s->info.copy_ms, (unsigned long long)s->info.bytes_read);
 	printf("walk:           %.1f ms, total %.1f ms\n", s->info.walk_ms, s->info.total_ms);

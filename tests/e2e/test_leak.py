@@ -158,7 +158,7 @@ TIMES = re.compile(r"\d+(\.\d+)? ms")
 def normalize_info(text):
     out = []
     for line in text.splitlines():
-        if line.startswith(("pause:", "walk:")):
+        if line.startswith(("pause:", "walk:", "captured:")):
             continue
         out.append(TIMES.sub("N ms", line))
     return "\n".join(out)
