@@ -106,7 +106,8 @@ uint32_t hs_graph_add_object(struct hs_graph *g, uint64_t addr, uint32_t type,
 
 uint32_t hs_graph_find(const struct hs_graph *g, uint64_t addr)
 {
-	return hs_addrmap_get(&g->index, addr);
+	/* 0 marks an empty slot of the map: never an object's address */
+	return addr ? hs_addrmap_get(&g->index, addr) : HS_NO_OBJECT;
 }
 
 uint32_t hs_graph_add_type(struct hs_graph *g, uint64_t addr, char *name,
