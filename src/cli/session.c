@@ -95,6 +95,41 @@ static void info_from_capture(struct hs_capinfo *info, const struct hs_capture *
 	info->signals_passed = cap->signals_passed;
 }
 
+/* The interpreter and its layouts, then what the capture information
+ * says of them. */
+static int resolve(const struct cli_opts *opts, const struct hs_files *files,
+		   const struct hs_maps *maps, struct hs_memsrc *mem, struct session *s,
+		   struct hs_python *py)
+{
+	int err = hs_python_resolve(files, maps, mem,
+				    &(struct hs_resolve_opts){opts->layout_source,
+							      opts->layout_table},
+				    py);
+
+	if (!err)
+		info_from_python(&s->info, py);
+	return err;
+}
+
+/* The walk, timed; t0: when opening the target began. */
+static int walk(struct hs_memsrc *mem, const struct hs_python *py, struct session *s, double t0)
+{
+	double t1 = hs_now_ms();
+	int err = hs_walk(mem, py, NULL, &s->graph);
+
+	s->info.walk_ms = hs_now_ms() - t1;
+	s->info.total_ms = hs_now_ms() - t0;
+	return err;
+}
+
+/* The last part of a path, for messages. */
+static const char *file_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
 static int open_pid(const struct cli_opts *opts, const char *target, struct session *s,
 		    struct hs_python *py)
 {
@@ -105,7 +140,7 @@ static int open_pid(const struct cli_opts *opts, const char *target, struct sess
 	struct hs_maps maps = {0};
 	struct hs_files files;
 	struct hs_memsrc *live;
-	double t0 = hs_now_ms(), t1;
+	double t0 = hs_now_ms();
 	int pid = 0, err;
 
 	if ((err = parse_pid(target, &pid)) < 0 || (err = hs_procfs_check_access(pid)) < 0)
@@ -125,76 +160,56 @@ static int open_pid(const struct cli_opts *opts, const char *target, struct sess
 		return hs_error(HS_ENOMEM, "out of memory");
 	}
 	hs_files_live(pid, &files);
-	err = hs_python_resolve(&files, &maps, live,
-				&(struct hs_resolve_opts){opts->layout_source, opts->layout_table},
-				py);
+	err = resolve(opts, &files, &maps, live, s, py);
 	hs_memsrc_free(live);
 	hs_maps_release(&maps);
 	if (err < 0)
 		return err;
-	info_from_python(&s->info, py);
 	if ((err = hs_capture_process(pid, &copts, &s->cap)) < 0)
 		return err;
 	s->info.taken_at = (int64_t)time(NULL);
 	info_from_capture(&s->info, &s->cap);
 	if (interrupted)
 		return hs_error(HS_EINTR, "interrupted; PID %d was released unchanged", pid);
-	t1 = hs_now_ms();
-	err = hs_walk(hs_capture_memsrc(&s->cap), py, NULL, &s->graph);
-	s->info.walk_ms = hs_now_ms() - t1;
-	s->info.total_ms = hs_now_ms() - t0;
-	return err;
+	return walk(hs_capture_memsrc(&s->cap), py, s, t0);
 }
 
 /* The layouts of a snapshot were chosen when it was taken: --layout-*
  * and --sysroot do not apply to it (diff may mix it with a core file). */
 static int open_snapshot(const char *path, struct session *s)
 {
-	const char *base = strrchr(path, '/');
-
 	s->source = SOURCE_SNAPSHOT;
-	snprintf(s->name, sizeof(s->name), "snapshot %s", base ? base + 1 : path);
+	snprintf(s->name, sizeof(s->name), "snapshot %s", file_name(path));
 	return hs_snapshot_read(path, 0, &s->graph, &s->info);
 }
 
-static int open_core(const struct cli_opts *opts, const char *path, struct session *s,
-		     struct hs_python *py)
+/* mtime: the core file's, i.e. when the process was dumped */
+static int open_core(const struct cli_opts *opts, const char *path, time_t mtime,
+		     struct session *s, struct hs_python *py)
 {
-	const char *base = strrchr(path, '/');
-	double t0 = hs_now_ms(), t1;
-	struct stat st;
+	double t0 = hs_now_ms();
 	int err;
 
 	s->source = SOURCE_CORE;
 	s->info.origin = HS_ORIGIN_CORE;
-	snprintf(s->name, sizeof(s->name), "core file %s", base ? base + 1 : path);
+	s->info.taken_at = (int64_t)mtime;
+	snprintf(s->name, sizeof(s->name), "core file %s", file_name(path));
 	if ((err = hs_core_open(path, opts->sysroot, &s->core)) < 0)
 		return err;
 	s->info.pid = s->core.pid;
 	s->info.os_threads = s->core.os_threads;
 	s->info.bytes_read = s->core.bytes_in_core;
 	s->info.regions_short = s->core.segments_truncated;
-	err = hs_python_resolve(&s->core.files, &s->core.maps, s->core.mem,
-				&(struct hs_resolve_opts){opts->layout_source, opts->layout_table},
-				py);
-	if (err < 0)
+	if ((err = resolve(opts, &s->core.files, &s->core.maps, s->core.mem, s, py)) < 0)
 		return err;
-	info_from_python(&s->info, py);
-	/* when the process was dumped: the core file's time */
-	if (stat(path, &st) == 0)
-		s->info.taken_at = (int64_t)st.st_mtime;
-	t1 = hs_now_ms();
-	err = hs_walk(s->core.mem, py, NULL, &s->graph);
-	s->info.walk_ms = hs_now_ms() - t1;
-	s->info.total_ms = hs_now_ms() - t0;
-	return err;
+	return walk(s->core.mem, py, s, t0);
 }
 
 /* A PID, or a file whose first bytes say what it is. */
 static int open_any(const struct cli_opts *opts, const char *target, struct session *s,
 		    struct hs_python *py)
 {
-	unsigned char head[HS_CORE_PROBE_LEN > 16 ? HS_CORE_PROBE_LEN : 16];
+	unsigned char head[HS_CORE_PROBE_LEN]; /* more than a snapshot's magic */
 	struct stat st;
 	ssize_t n;
 	int fd;
@@ -224,7 +239,7 @@ static int open_any(const struct cli_opts *opts, const char *target, struct sess
 	if (hs_snapshot_magic(head, (size_t)n))
 		return open_snapshot(target, s);
 	if (hs_core_probe_bytes(head, (size_t)n))
-		return open_core(opts, target, s, py);
+		return open_core(opts, target, st.st_mtime, s, py);
 	return hs_error(HS_EFORMAT, "%s is neither a heapscope snapshot nor an ELF core file",
 			target);
 }
