@@ -47,7 +47,7 @@ import time
 sys.dont_write_bytecode = True      # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_summary as bs  # noqa: E402
-from bench_summary import log, fail, median, ratio  # noqa: E402
+from bench_summary import log, fail, median, num, ratio  # noqa: E402
 
 bs.PROG = "bench_queries"
 
@@ -143,13 +143,6 @@ def result_text(name, doc):
     return ""
 
 
-def num(d, key):
-    try:
-        return float(d.get(key))
-    except (TypeError, ValueError):
-        return float("nan")
-
-
 # --------------------------------------------------------------------------
 
 
@@ -220,12 +213,7 @@ def main():
                     "python": (doc.get("target") or {}).get("python"),
                     "result": result_text(name, doc),
                 }
-                log("round %d: %-16s wall %7.1f ms, total %7.1f ms, analysis "
-                    "%7.1f ms, rss %s KiB; %s" % (
-                        r + 1, name, row[name]["wall_ms"], row[name]["total_ms"],
-                        row[name]["analysis_ms"], rss_kb, row[name]["result"]))
-                if err:
-                    log("  heapscope stderr: " + err.replace("\n", "\n  "))
+                bs.log_command(r + 1, name, row[name], rss_kb, err, 16)
             rounds.append(row)
         if not target.alive():
             fail("the target died during the benchmark")

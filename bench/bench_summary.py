@@ -174,6 +174,23 @@ def median(xs):
     return statistics.median(xs) if xs else float("nan")
 
 
+def num(d, key):
+    """d[key] as a float, NaN when it is missing or not a number."""
+    try:
+        return float(d.get(key))
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def log_command(round_no, name, row, rss_kb, err, width=16):
+    """One line per command of a round (bench_queries, bench_snapshot)."""
+    log("round %d: %-*s wall %7.1f ms, total %7.1f ms, analysis %7.1f ms, "
+        "rss %s KiB; %s" % (round_no, width, name, row["wall_ms"], row["total_ms"],
+                            row["analysis_ms"], rss_kb, row["result"]))
+    if err:
+        log("  heapscope stderr: " + err.replace("\n", "\n  "))
+
+
 def ratio(a, b):
     return a / b if b else float("nan")
 
